@@ -1,0 +1,1 @@
+"""The write path: load files, chunk them, embed and sync them into the store."""

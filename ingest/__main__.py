@@ -1,0 +1,84 @@
+"""`python -m ingest [PATH ...] [--index DIR] [--rebuild] [--collection guidelines|centre]`"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import typer
+
+from ioguide.config import Settings
+from ioguide.errors import IOGuideError
+
+app = typer.Typer(add_completion=False, help="Index files and folders into IO Guide.")
+
+
+def _wipe(index_dir: Path, settings: Settings) -> None:
+    """Drop the collections (works for a server and for an embedded index); a damaged embedded index that cannot
+    be opened is deleted from disk instead."""
+    from ioguide.index import bm25_dir_for
+    from ioguide.store import CHUNKS, DOCUMENTS, SENTENCES, open_client
+
+    try:
+        client = open_client(index_dir, settings.chroma_url)
+        existing = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
+        for name in (CHUNKS, SENTENCES, DOCUMENTS):
+            if name in existing:
+                client.delete_collection(name)
+    except Exception:  # noqa: BLE001 - damaged index: remove it from disk
+        if settings.chroma_url:
+            raise
+        shutil.rmtree(index_dir, ignore_errors=True)
+    shutil.rmtree(bm25_dir_for(index_dir, settings.chroma_url), ignore_errors=True)
+
+
+@app.command()
+def main(
+    paths: list[Path] = typer.Argument(None, help="Files or folders (default: the bundled corpus/)."),
+    index: Path | None = typer.Option(None, "--index", help="Index folder (default IOGUIDE_INDEX_DIR)."),
+    rebuild: bool = typer.Option(False, "--rebuild", help="Delete the index and build it again."),
+    collection: str = typer.Option("guidelines", "--collection", help="guidelines (default) or centre."),
+    quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+) -> None:
+    settings = Settings()
+    if collection not in ("guidelines", "centre"):
+        typer.echo(f"--collection must be 'guidelines' or 'centre' (got {collection!r}).", err=True)
+        raise typer.Exit(2)
+    index_dir = index or settings.index_dir
+    paths = list(paths or [settings.corpus_dir])
+    from ingest.index import sync
+    from ioguide.index import open_index
+
+    try:
+        if rebuild:
+            _wipe(index_dir, settings)
+        handle = open_index(index_dir, settings.chroma_url, settings.embedder, settings.embedder_path, create=True)
+        bar = None
+        if not quiet:
+            from tqdm import tqdm
+
+            bar = tqdm(total=0, unit="file", desc="Indexing", file=sys.stderr, disable=quiet)
+
+        def progress(n: int, total: int, name: str) -> None:
+            if bar is not None:
+                bar.total = total
+                bar.n = n
+                bar.set_postfix_str(Path(name).name[-40:])
+                bar.refresh()
+
+        report = sync(paths, handle.store, handle.embedder, handle.bm25_dir, collection=collection,
+                      max_bytes=int(settings.max_file_mb * 1024 * 1024), max_pages=settings.max_pdf_pages,
+                      progress=progress)
+        if bar is not None:
+            bar.close()
+    except IOGuideError as exc:
+        typer.echo(f"Error: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(report.summary())
+    typer.echo(f"Index: {settings.chroma_url or index_dir} now holds {handle.store.count()} chunks.")
+    raise typer.Exit(1 if report.skipped else 0)
+
+
+if __name__ == "__main__":
+    app()

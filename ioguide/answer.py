@@ -1,0 +1,319 @@
+"""Answers: the extractive composer (default, no LLM), follow-up rewriting, and the JSON contract.
+
+Every answer sentence is a sentence of a retrieved passage, quoted exactly with its character offsets; numbers
+and units are therefore never altered. When retrieval says the question is not covered, the answer abstains and
+names the documents that came closest.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .retrieve import Retrieval, doc_label
+from .text import content_terms, numbers_in
+from .types import Answer, Citation, Hit
+
+NOT_COVERED = "The indexed documents do not cover this question."
+
+_LIST_CUE = re.compile(
+    r"\b(list|which|what are|what were|indications?|contra-?indications?|grades?|steps?|criteria|requirements?|"
+    r"evidence (?:required|needed)|types?|options|benefits|statuses|documents needed|checklist|phases?|classes|"
+    r"complications)\b", re.I)
+_BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")
+# Sentences about the document rather than the subject ("This page summarises ...").
+_META = re.compile(r"^\W*(this|these) (page|document|summary|summaries|file|section|note)s?\b|^\W*see the separate|"
+                   r"^\W*use this (page|document)", re.I)
+# Sentences saying the sources do not give something: grounds for "not covered", never an answer.
+_GAP = re.compile(r"\b(not (?:stated|given|found|published|available|specified|verified|described|reproduced|"
+                  r"disclosed|confirmed|listed)|do(?:es)? not (?:state|give|say|specify|publish|list|describe)|"
+                  r"unknown|could not be (?:found|verified|confirmed)|"
+                  r"no (?:public )?(?:source|page)s? (?:found|give))\b",
+                  re.I)
+_NUMERIC_Q = re.compile(r"\b(how (?:many|much|long|often|soon)|what (?:percentage|proportion|rate|dose|age)|%|"
+                        r"rates?|dose|threshold|cut-?off|minimum|maximum|min|max|limit|days?|hours?|weeks?|months?|"
+                        r"years?|fee|cost|price|when|interval|size|number)\b", re.I)
+
+
+@dataclass
+class SentenceCandidate:
+    passage: int  # index into hits
+    start: int
+    end: int
+    text: str
+    score: float
+    sim: float
+    lexical: float
+    bullet: bool
+
+
+def is_list_question(question: str) -> bool:
+    return bool(_LIST_CUE.search(question))
+
+
+def _stems(text: str, stem) -> set[str]:
+    return set(stem(text))
+
+
+def score_sentences(question: str, hits: list[Hit], sentence_rows: dict[str, list[tuple[int, int, np.ndarray]]],
+                    qvec: np.ndarray, stem) -> list[SentenceCandidate]:
+    q_stems = [s for s in dict.fromkeys(stem(question))]
+    q_numbers = numbers_in(question)
+    numeric = bool(_NUMERIC_Q.search(question))
+    out: list[SentenceCandidate] = []
+    for p, hit in enumerate(hits):
+        text = hit.chunk.text
+        for start, end, vec in sentence_rows.get(hit.chunk.chunk_id, []):
+            sentence = text[start:end]
+            sim = float(np.dot(vec, qvec))
+            s_stems = _stems(sentence, stem)
+            lexical = sum(1 for s in q_stems if s in s_stems) / len(q_stems) if q_stems else 0.0
+            if q_numbers and q_numbers & numbers_in(sentence):
+                lexical = min(1.0, lexical + 0.2)
+            words = len(sentence.split())
+            brevity = -0.08 if words < 5 and not _BULLET.match(sentence) else 0.0
+            s_terms = set(content_terms(sentence))
+            novelty = len(s_terms - set(content_terms(question))) / len(s_terms) if s_terms else 0.0
+            score = 0.6 * sim + 0.4 * lexical - 0.015 * p + brevity + 0.1 * novelty
+            if _META.search(sentence):
+                score -= 0.25
+            if numeric and re.search(r"\d", sentence):
+                score += 0.08
+            out.append(SentenceCandidate(p, start, end, sentence, score, sim, lexical,
+                                         bool(_BULLET.match(sentence))))
+    return out
+
+
+def _similar(a: str, b: str) -> bool:
+    ta, tb = set(content_terms(a)), set(content_terms(b))
+    if not ta or not tb:
+        return a.strip().lower() == b.strip().lower()
+    return len(ta & tb) / min(len(ta), len(tb)) > 0.8
+
+
+def _list_block(hit: Hit, cands: list[SentenceCandidate], anchor: SentenceCandidate) -> list[SentenceCandidate]:
+    """The lead-in sentence and bullet items around anchor in the same passage, in text order."""
+    own = sorted((c for c in cands if c.passage == anchor.passage), key=lambda c: c.start)
+    idx = next(i for i, c in enumerate(own) if c.start == anchor.start)
+    lo = idx
+    if not anchor.bullet:
+        # Anchor is a lead-in: the bullets must follow it directly.
+        if idx + 1 >= len(own) or not own[idx + 1].bullet:
+            return []
+        hi = idx + 1
+    else:
+        while lo > 0 and own[lo - 1].bullet:
+            lo -= 1
+        hi = idx
+        if lo > 0:
+            lo -= 1  # the lead-in sentence before the first bullet
+    while hi + 1 < len(own) and own[hi + 1].bullet:
+        hi += 1
+    block = own[lo:hi + 1]
+    return block if sum(1 for c in block if c.bullet) >= 2 else []
+
+
+def _complete_lead_ins(hits: list[Hit], cands: list[SentenceCandidate],
+                       chosen: list[SentenceCandidate]) -> list[SentenceCandidate]:
+    """A chosen sentence that introduces a list ("... include:") brings its items; without them it is dropped."""
+    out: list[SentenceCandidate] = []
+    for cand in chosen:
+        if cand.text.rstrip().endswith(":") and not cand.bullet:
+            block = _list_block(hits[cand.passage], cands, cand)
+            if block:
+                out.extend(c for c in block[:14] if c not in out)
+            continue
+        if cand not in out:
+            out.append(cand)
+    return out
+
+
+def compose_extractive(question: str, retrieval: Retrieval, store, embedder, stem,
+                       max_sentences: int = 4, margin: float = 0.12, min_sim: float = 0.25) -> Answer:
+    """Pick the passage sentences that answer the question; quote them with [n] markers."""
+    t0 = time.perf_counter()
+    hits = retrieval.hits
+    if not retrieval.covered or not hits:
+        return abstain(question, retrieval, "extractive")
+    rows = store.sentence_records([h.chunk.chunk_id for h in hits])
+    qvec = embedder.embed_query(retrieval.query)
+    cands = score_sentences(retrieval.query, hits, rows, qvec, stem)
+    if not cands:
+        return abstain(question, retrieval, "extractive")
+    ranked = sorted(cands, key=lambda c: -c.score)
+    gaps = [c for c in ranked if _GAP.search(c.text)]
+    ranked = [c for c in ranked if not _GAP.search(c.text)]
+    if gaps and (not ranked or gaps[0].score >= ranked[0].score - 0.03):
+        # The closest passage says the sources do not give this: report that, citing it.
+        return abstain(question, retrieval, "extractive", gap=gaps[0])
+    if not ranked:
+        return abstain(question, retrieval, "extractive")
+    best = ranked[0]
+    if best.sim < min_sim and best.lexical < 0.5:
+        return abstain(question, retrieval, "extractive")
+    chosen: list[SentenceCandidate] = []
+    if is_list_question(question):
+        for anchor in ranked[:3]:
+            block = _list_block(hits[anchor.passage], cands, anchor)
+            if block:
+                chosen = block[:14]
+                break
+    if not chosen:
+        vectors = {(h, a): v for h, hit in enumerate(hits) for a, _b, v in rows.get(hit.chunk.chunk_id, [])}
+        for cand in ranked:
+            if len(chosen) >= max_sentences or cand.score < best.score - margin:
+                break
+            if cand.sim < min_sim and cand.lexical < 0.34:
+                continue
+            vec = vectors[(cand.passage, cand.start)]
+            if any(_similar(cand.text, c.text) or float(np.dot(vec, vectors[(c.passage, c.start)])) > 0.85
+                   for c in chosen):
+                continue  # says again what a chosen sentence says
+            chosen.append(cand)
+        chosen = _complete_lead_ins(hits, cands, chosen)
+    # Read well: passages in rank order, sentences in text order within a passage.
+    chosen.sort(key=lambda c: (c.passage, c.start))
+    answer = build_answer(question, retrieval, chosen, "extractive")
+    answer.timings_ms["compose"] = (time.perf_counter() - t0) * 1000
+    return answer
+
+
+def build_answer(question: str, retrieval: Retrieval, chosen: list[SentenceCandidate], backend: str,
+                 notes: tuple[str, ...] = ()) -> Answer:
+    hits = retrieval.hits
+    order: list[int] = []
+    for c in chosen:
+        if c.passage not in order:
+            order.append(c.passage)
+    order += [i for i in range(len(hits)) if i not in order]
+    number = {p: n for n, p in enumerate(order, start=1)}
+    passages = tuple(hits[p] for p in order)
+    citations = []
+    lines = []
+    for c in chosen:
+        hit = hits[c.passage]
+        n = number[c.passage]
+        citations.append(Citation(
+            n=n, chunk_id=hit.chunk.chunk_id, doc_id=hit.chunk.doc_id, title=hit.chunk.title,
+            source=hit.chunk.source, page=hit.chunk.page_at(c.start), section=hit.chunk.section, quote=c.text,
+            start=c.start, end=c.end, edition=hit.chunk.edition, support=round(c.score, 4)))
+        lines.append(f"{c.text} [{n}]")
+    text = "\n".join(lines) if any(c.bullet for c in chosen) else " ".join(lines)
+    return Answer(question=question, text=text, citations=tuple(citations), passages=passages, grounded=True,
+                  backend=backend, query=retrieval.query, relevance=retrieval.relevance, notes=notes,
+                  timings_ms=dict(retrieval.timings_ms))
+
+
+def closest_documents(hits: list[Hit], n: int = 3) -> tuple[str, ...]:
+    seen: list[str] = []
+    for hit in hits:
+        label = doc_label(hit.chunk) + (f" — {hit.chunk.section}" if hit.chunk.section else "")
+        if label not in seen:
+            seen.append(label)
+        if len(seen) >= n:
+            break
+    return tuple(seen)
+
+
+def abstain(question: str, retrieval: Retrieval, backend: str, notes: tuple[str, ...] = (),
+            gap: SentenceCandidate | None = None) -> Answer:
+    """grounded=False. With gap (a passage sentence saying the sources do not give this), that sentence is quoted
+    and cited, so the reader can check why."""
+    closest = closest_documents(retrieval.hits)
+    if gap is not None:
+        base = build_answer(question, retrieval, [gap], backend, notes)
+        text = f"{NOT_COVERED} The closest passage notes: {base.text}"
+        return Answer(question=question, text=text, citations=base.citations, passages=base.passages,
+                      grounded=False, backend=backend, query=retrieval.query, relevance=retrieval.relevance,
+                      notes=notes, closest=closest, timings_ms=dict(retrieval.timings_ms))
+    text = NOT_COVERED
+    if closest:
+        text += " Closest documents: " + "; ".join(closest) + "."
+    return Answer(question=question, text=text, citations=(), passages=tuple(retrieval.hits), grounded=False,
+                  backend=backend, query=retrieval.query, relevance=retrieval.relevance, notes=notes,
+                  closest=closest, timings_ms=dict(retrieval.timings_ms))
+
+
+# ---------------------------------------------------------------- follow-up questions
+
+_FOLLOW_UP = re.compile(r"^\s*(and|what about|how about|same for|also|or|but|then)\b", re.I)
+_PRONOUN = re.compile(r"\b(it|its|they|them|their|that|this|these|those|there)\b", re.I)
+# Terms a follow-up swaps for one of the same kind in the previous question.
+SUBSTITUTES = [
+    ["liver", "hepatic", "lung", "pulmonary", "kidney", "renal", "bone", "spine", "vertebral", "breast", "pancreas",
+     "pancreatic", "prostate", "thyroid", "adrenal"],
+    ["tace", "tare", "sirt", "radioembolisation", "radioembolization", "chemoembolisation", "chemoembolization",
+     "rfa", "mwa", "cryoablation", "ablation", "ire", "biopsy", "vertebroplasty", "kyphoplasty", "pve",
+     "embolisation", "embolization"],
+    ["2017", "2026", "2021", "2020", "2022", "2012", "2010", "2018"],
+    ["enrolled", "accredited", "excellence"],
+    ["core", "extended"],
+    ["hcc", "icc", "crc", "mcrc", "net", "rcc", "cholangiocarcinoma", "metastases"],
+]
+
+
+def rewrite_follow_up(question: str, history: list[str]) -> str:
+    """A standalone query for a follow-up like "and for lung?" after "what margin for liver ablation?".
+
+    Deterministic: swap a term of the same kind (organ, procedure, edition, status...) into the previous question;
+    otherwise join the previous question's subject to the follow-up. Self-contained questions pass unchanged."""
+    if not history:
+        return question.strip()
+    previous = history[-1].strip()
+    q = question.strip()
+    words = content_terms(q)
+    looks_follow_up = bool(_FOLLOW_UP.match(q)) or (len(words) <= 3 and bool(_PRONOUN.search(q))) or len(words) <= 2
+    if not looks_follow_up:
+        return q
+    q_lower = [w.lower() for w in re.findall(r"[A-Za-z0-9-]+", q)]
+    prev_tokens = re.findall(r"[A-Za-z0-9-]+|[^A-Za-z0-9-]+", previous)
+    swapped = False
+    for group in SUBSTITUTES:
+        new_terms = [w for w in q_lower if w in group]
+        if not new_terms:
+            continue
+        for i, tok in enumerate(prev_tokens):
+            if tok.lower() in group and tok.lower() not in new_terms:
+                prev_tokens[i] = new_terms[0]
+                swapped = True
+                break
+    if swapped:
+        return "".join(prev_tokens).strip()
+    rest = _FOLLOW_UP.sub("", q).strip(" ,?.")
+    return f"{previous.rstrip(' ?.')} — {rest}?" if rest else previous
+
+
+# ---------------------------------------------------------------- the JSON contract
+
+def answer_to_json(answer: Answer) -> dict[str, Any]:
+    """The stable object printed by `ioguide ask --json` (later fields are additions, never changes)."""
+    return {
+        "question": answer.question,
+        "answer": answer.text,
+        "grounded": answer.grounded,
+        "citations": [
+            {"n": c.n, "chunk_id": c.chunk_id, "doc_id": c.doc_id, "title": c.title, "edition": c.edition,
+             "source": c.source, "page": c.page, "section": c.section, "quote": c.quote, "start": c.start,
+             "end": c.end, "support": c.support}
+            for c in answer.citations
+        ],
+        "passages": [
+            {"n": n, "chunk_id": h.chunk.chunk_id, "doc_id": h.chunk.doc_id, "title": h.chunk.title,
+             "edition": h.chunk.edition, "issuer": h.chunk.issuer, "kind": h.chunk.kind,
+             "collection": h.chunk.collection, "source": h.chunk.source or h.chunk.source_url,
+             "source_url": h.chunk.source_url, "section_sources": list(h.chunk.section_sources),
+             "page_start": h.chunk.page_start, "page_end": h.chunk.page_end, "section": h.chunk.section,
+             "text": h.chunk.text, "score": round(h.score, 4), "found_by": list(h.found_by)}
+            for n, h in enumerate(answer.passages, start=1)
+        ],
+        "backend": answer.backend,
+        "query": answer.query,
+        "relevance": answer.relevance,
+        "closest": list(answer.closest),
+        "notes": list(answer.notes),
+        "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
+    }

@@ -1,0 +1,307 @@
+"""Hybrid retrieval: BM25 (bm25s, stemmed) + dense chunk vectors + sentence-level max-sim, fused by weighted
+z-scores; metadata filters; near-duplicate collapse; neighbour expansion; a relevance score for abstention."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .bm25 import BM25Index, rebuild_bm25
+from .store import ChromaStore
+from .text import content_terms
+from .types import Chunk, Hit
+
+CALIBRATION_FILE = Path(__file__).parent / "data" / "calibration.json"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Empty tuples mean no restriction. collections: "guidelines" and/or "centre"."""
+
+    doc_ids: tuple[str, ...] = ()
+    issuers: tuple[str, ...] = ()
+    editions: tuple[str, ...] = ()
+    topics: tuple[str, ...] = ()
+    collections: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+
+    def active(self) -> bool:
+        return any((self.doc_ids, self.issuers, self.editions, self.topics, self.collections, self.kinds))
+
+    def admits(self, doc: dict) -> bool:
+        if self.doc_ids and doc["doc_id"] not in self.doc_ids:
+            return False
+        if self.issuers and doc.get("issuer", "") not in self.issuers:
+            return False
+        if self.editions and str(doc.get("edition", "")) not in self.editions:
+            return False
+        if self.topics and not set(self.topics) & set(doc.get("topics", [])):
+            return False
+        if self.collections and doc.get("collection", "guidelines") not in self.collections:
+            return False
+        return not (self.kinds and doc.get("kind", "") not in self.kinds)
+
+
+@dataclass
+class Weights:
+    bm25: float = 0.35
+    dense: float = 0.25
+    sentence: float = 0.40
+
+
+@dataclass
+class Candidates:
+    ids: list[str]
+    bm25: np.ndarray
+    dense: np.ndarray
+    sentence: np.ndarray
+    bm25_top: dict[str, float]
+    dense_top: set[str]
+    sentence_top: dict[str, float]
+    best_sentence: dict[str, tuple[int, int]]
+
+
+@dataclass
+class Retrieval:
+    query: str
+    hits: list[Hit]
+    relevance: float
+    covered: bool
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+def load_threshold(default: float = 0.45) -> float:
+    try:
+        return float(json.loads(CALIBRATION_FILE.read_text())["threshold"])
+    except (OSError, ValueError, KeyError):
+        return default
+
+
+def _z(values: np.ndarray) -> np.ndarray:
+    if values.size == 0:
+        return values
+    std = float(values.std())
+    return (values - float(values.mean())) / std if std > 1e-9 else np.zeros_like(values)
+
+
+def _shingles(text: str, n: int = 4) -> set[tuple[str, ...]]:
+    words = text.lower().split()
+    return {tuple(words[i:i + n]) for i in range(max(1, len(words) - n + 1))}
+
+
+class Retriever:
+    """Query path over one store. Thread-safe; cheap to call repeatedly (the query embedding is cached)."""
+
+    def __init__(self, store: ChromaStore, embedder, bm25_dir: Path, weights: Weights | None = None,
+                 candidates: int = 100, threshold: float | None = None, check_interval_s: float = 2.0):
+        self.store = store
+        self.embedder = embedder
+        self.bm25_dir = Path(bm25_dir)
+        self.weights = weights or Weights()
+        self.candidates = candidates
+        self.threshold = load_threshold() if threshold is None or threshold < 0 else threshold
+        self.check_interval_s = check_interval_s
+        self._bm25: BM25Index | None = None
+        self._checked = 0.0
+        self._docs: list[dict] | None = None
+        self._docs_fp = ""
+        self._lock = threading.Lock()
+
+    # ------------------------------------------------------------ keeping BM25 and the manifest current
+
+    def _sync(self) -> None:
+        now = time.monotonic()
+        if self._bm25 is not None and now - self._checked < self.check_interval_s:
+            return
+        with self._lock:
+            if self._bm25 is not None and now - self._checked < self.check_interval_s:
+                return
+            fp = self.store.fingerprint()
+            if self._bm25 is None or self._bm25.fingerprint != fp or not fp:
+                index = BM25Index.load(self.bm25_dir)
+                if index is None or index.fingerprint != fp or not fp:
+                    index = rebuild_bm25(self.store, self.bm25_dir)
+                self._bm25 = index
+            if self._docs is None or self._docs_fp != self._bm25.fingerprint:
+                self._docs = self.store.documents_list()
+                self._docs_fp = self._bm25.fingerprint
+            self._checked = now
+
+    def documents(self) -> list[dict]:
+        self._sync()
+        return list(self._docs or [])
+
+    def allowed_doc_ids(self, filters: Filters | None) -> list[str] | None:
+        if filters is None or not filters.active():
+            return None
+        return [d["doc_id"] for d in self.documents() if filters.admits(d)]
+
+    # ------------------------------------------------------------ the query path
+
+    def retrieve(self, query: str, k: int = 5, filters: Filters | None = None, expand: bool = True) -> Retrieval:
+        timings: dict[str, float] = {}
+        t0 = time.perf_counter()
+        self._sync()
+        bm25 = self._bm25
+        assert bm25 is not None
+        allowed = self.allowed_doc_ids(filters)
+        if allowed is not None and not allowed:
+            return Retrieval(query, [], 0.0, False, {"total": 0.0})
+        t = time.perf_counter()
+        qvec = self.embedder.embed_query(query)
+        timings["embed"] = (time.perf_counter() - t) * 1000
+        n = self.candidates
+
+        cand = self.candidates_for(query, qvec, allowed, n, timings)
+        if cand is None:
+            return Retrieval(query, [], 0.0, False, {**timings, "total": (time.perf_counter() - t0) * 1000})
+        t = time.perf_counter()
+        cands, bm_arr, de_arr, se_arr = cand.ids, cand.bm25, cand.dense, cand.sentence
+        fused = self.fuse(bm_arr, de_arr, se_arr)
+        order = np.argsort(-fused)
+        bm_top, dense, sentence, best_sentence = cand.bm25_top, cand.dense_top, cand.sentence_top, cand.best_sentence
+        timings["fuse"] = (time.perf_counter() - t) * 1000
+
+        t = time.perf_counter()
+        want = [cands[i] for i in order[: max(k * 3, k + 5)]]
+        chunks = {c.chunk_id: c for c in self.store.get_chunks(want)}
+        hits: list[Hit] = []
+        kept_shingles: list[tuple[set, str]] = []
+        for i in order[: max(k * 3, k + 5)]:
+            cid = cands[i]
+            chunk = chunks.get(cid)
+            if chunk is None:
+                continue
+            sh = _shingles(chunk.text)
+            if any(len(sh & other) / max(1, min(len(sh), len(other))) > 0.8 and ed == chunk.edition
+                   for other, ed in kept_shingles):
+                continue  # the same passage again (same edition): show it once
+            kept_shingles.append((sh, chunk.edition))
+            found_by = tuple(name for name, present in (("bm25", cid in bm_top), ("dense", cid in dense),
+                                                        ("sentence", cid in sentence)) if present)
+            feats = {"bm25": float(bm_arr[i]), "dense": float(de_arr[i]), "sentence": float(se_arr[i]),
+                     "fused": float(fused[i])}
+            if cid in best_sentence:
+                feats["best_start"], feats["best_end"] = best_sentence[cid]
+            hits.append(Hit(chunk=chunk, score=float(fused[i]), found_by=found_by, features=feats))
+            if len(hits) >= k:
+                break
+        relevance = self.relevance(query, hits, bm25)
+        if expand:
+            hits = self._expand(hits)
+        timings["fetch"] = (time.perf_counter() - t) * 1000
+        timings["total"] = (time.perf_counter() - t0) * 1000
+        return Retrieval(query, hits, relevance, relevance >= self.threshold, timings)
+
+    def fuse(self, bm: np.ndarray, dense: np.ndarray, sentence: np.ndarray,
+             weights: Weights | None = None) -> np.ndarray:
+        """Weighted sum of per-query z-scores: scale-free, so BM25's unbounded scores and cosines mix."""
+        w = weights or self.weights
+        return w.bm25 * _z(bm) + w.dense * _z(dense) + w.sentence * _z(sentence)
+
+    def candidates_for(self, query: str, qvec: np.ndarray, allowed: list[str] | None, n: int,
+                       timings: dict[str, float] | None = None) -> Candidates | None:
+        """The union of BM25's, dense chunks' and dense sentences' top results, with all three scores each."""
+        timings = timings if timings is not None else {}
+        bm25 = self._bm25
+        t = time.perf_counter()
+        mask = None
+        if allowed is not None:
+            allowed_set = set(allowed)
+            docs_of = self._doc_of_ids()
+            mask = np.array([1.0 if docs_of.get(cid) in allowed_set else 0.0 for cid in bm25.ids], dtype=np.float32)
+        bm_scores = bm25.scores(query, mask)
+        top_bm = np.argpartition(-bm_scores, min(n, bm_scores.size - 1))[:n] if bm_scores.size else []
+        bm_top = {bm25.ids[i]: float(bm_scores[i]) for i in top_bm if bm_scores[i] > 0}
+        timings["bm25"] = (time.perf_counter() - t) * 1000
+
+        t = time.perf_counter()
+        dense = {cid: sim for cid, sim, _ in self.store.query_ids(qvec, n, allowed)}
+        dense_top = set(dense)
+        sent_rows = self.store.query_ids(qvec, 3 * n, allowed, sentences=True)
+        sentence: dict[str, float] = {}
+        best_sentence: dict[str, tuple[int, int]] = {}
+        for _sid, sim, meta in sent_rows:
+            cid = meta["chunk_id"]
+            if sim > sentence.get(cid, -1.0):
+                sentence[cid] = sim
+                best_sentence[cid] = (int(meta["start"]), int(meta["end"]))
+        timings["dense"] = (time.perf_counter() - t) * 1000
+        cands = list(dict.fromkeys(list(bm_top) + list(dense) + list(sentence)))
+        if not cands:
+            return None
+        missing_dense = [c for c in cands if c not in dense]
+        if missing_dense:
+            for cid, vec in self.store.chunk_vectors(missing_dense).items():
+                dense[cid] = float(np.dot(vec, qvec))
+        d_floor = min(dense.values()) if dense else 0.0
+        s_floor = min(sentence.values()) if sentence else 0.0
+        return Candidates(
+            ids=cands,
+            bm25=np.array([float(bm_scores[bm25.position[c]]) if c in bm25.position else 0.0 for c in cands]),
+            dense=np.array([dense.get(c, d_floor) for c in cands]),
+            sentence=np.array([sentence.get(c, s_floor) for c in cands]),
+            bm25_top=bm_top, dense_top=dense_top, sentence_top=sentence, best_sentence=best_sentence)
+
+    def _doc_of_ids(self) -> dict[str, str]:
+        # chunk id -> doc id, built once per BM25 fingerprint
+        cache = getattr(self, "_doc_of_cache", None)
+        if cache is None or cache[0] != self._bm25.fingerprint:
+            mapping = {c.chunk_id: c.doc_id for c in self.store.iter_chunks()}
+            cache = (self._bm25.fingerprint, mapping)
+            self._doc_of_cache = cache
+        return cache[1]
+
+    def relevance(self, query: str, hits: list[Hit], bm25: BM25Index) -> float:
+        """How well the best passages match the question, on an absolute scale (not relative to other hits):
+        the best sentence's cosine similarity, raised by the share of the question's terms the passage holds."""
+        if not hits:
+            return 0.0
+        terms = [t for t in dict.fromkeys(content_terms(query)) if len(t) > 1]
+        best = 0.0
+        for hit in hits[:3]:
+            sent = hit.features.get("sentence", 0.0)
+            dense = hit.features.get("dense", 0.0)
+            coverage = 0.0
+            if terms:
+                stems = set(bm25.tokenize([hit.chunk.title + " " + hit.chunk.section + " " + hit.chunk.text])[0])
+                q_stems = bm25.tokenize([" ".join(terms)])[0]
+                if q_stems:
+                    coverage = sum(1 for s in q_stems if s in stems) / len(q_stems)
+            score = 0.5 * sent + 0.2 * dense + 0.3 * coverage
+            best = max(best, score)
+        return round(float(best), 4)
+
+    def _expand(self, hits: list[Hit]) -> list[Hit]:
+        """When the best-matching sentence sits at a chunk's edge, the answer may straddle the boundary: add the
+        neighbouring chunk of the same section right after the hit."""
+        out: list[Hit] = []
+        present = {h.chunk.chunk_id for h in hits}
+        for rank, hit in enumerate(hits):
+            out.append(hit)
+            if rank >= 3 or "best_start" not in hit.features:
+                continue
+            start, end = int(hit.features["best_start"]), int(hit.features["best_end"])
+            text = hit.chunk.text
+            at_end = len(text) - end < 3
+            at_start = start < 3
+            if not (at_end or at_start):
+                continue
+            for nb in self.store.neighbours(hit.chunk):
+                if nb.chunk_id in present or nb.section != hit.chunk.section:
+                    continue
+                after = at_end and nb.ordinal == hit.chunk.ordinal + 1
+                if after or (at_start and nb.ordinal == hit.chunk.ordinal - 1):
+                    present.add(nb.chunk_id)
+                    out.append(Hit(chunk=nb, score=hit.score - 1e-3, found_by=("neighbour",),
+                                   features={"neighbour_of": float(rank)}))
+        return out
+
+
+def doc_label(chunk: Chunk) -> str:
+    return f"{chunk.title} ({chunk.edition})" if chunk.edition else chunk.title

@@ -1,0 +1,292 @@
+"""The Chroma store: chunks, their sentences, and a manifest of documents.
+
+Everything Chroma-specific lives here: the client (embedded PersistentClient, or HttpClient for a `chroma run`
+server), the Chunk <-> flat-metadata mapping, and the conversion of Chroma's columnar results into our types.
+Chroma never embeds anything itself: vectors always come from our Embedder.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from .errors import ModelMismatchError, NoIndexError, StoreUnavailableError
+from .types import Chunk, DocumentInfo
+
+CHUNKS = "ioguide_chunks"
+SENTENCES = "ioguide_sentences"
+DOCUMENTS = "ioguide_documents"
+HNSW = {"space": "cosine", "ef_construction": 400, "ef_search": 400, "max_neighbors": 32}
+SCHEMA_VERSION = "1"
+
+
+class Store(Protocol):
+    def upsert(self, chunks: list[Chunk], vectors: np.ndarray, sentences: list[tuple[str, str, int, int]],
+               sentence_vectors: np.ndarray) -> None: ...
+
+    def delete(self, chunk_ids: list[str]) -> None: ...
+
+    def query(self, vector: np.ndarray, n: int, doc_ids: list[str] | None = None) -> list[tuple[Chunk, float]]: ...
+
+    def count(self) -> int: ...
+
+
+def open_client(index_dir: Path | str | None = None, chroma_url: str = ""):
+    """An embedded client on index_dir, or an HTTP client when chroma_url is set. Telemetry is off."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if chroma_url:
+        from urllib.parse import urlparse
+
+        url = urlparse(chroma_url)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise StoreUnavailableError(f"IOGUIDE_CHROMA_URL must look like http://host:port (got {chroma_url!r}).")
+        try:
+            return chromadb.HttpClient(host=url.hostname, port=url.port or (443 if url.scheme == "https" else 80),
+                                       ssl=url.scheme == "https", settings=settings)
+        except Exception as exc:  # noqa: BLE001 - connection errors come in many types
+            raise StoreUnavailableError(
+                f"Cannot reach the Chroma server at {chroma_url} ({type(exc).__name__}). Is `chroma run` up?"
+            ) from exc
+    path = Path(index_dir or "index")
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        return chromadb.PersistentClient(path=str(path), settings=settings)
+    except Exception as exc:  # noqa: BLE001
+        raise NoIndexError(
+            f"The index at {path} cannot be opened ({type(exc).__name__}: {str(exc)[:200]}). It may be damaged: "
+            f"rebuild it with `python -m ingest --rebuild --index {path}`."
+        ) from exc
+
+
+def _join(values) -> str:
+    return "\n".join(values)
+
+
+def _split(value: str | None) -> tuple[str, ...]:
+    return tuple(v for v in (value or "").split("\n") if v)
+
+
+def chunk_to_metadata(chunk: Chunk) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "doc_id": chunk.doc_id, "title": chunk.title, "section": chunk.section, "ordinal": chunk.ordinal,
+        "edition": chunk.edition, "issuer": chunk.issuer, "kind": chunk.kind, "collection": chunk.collection,
+        "source": chunk.source, "source_url": chunk.source_url, "section_sources": _join(chunk.section_sources),
+        "topics": _join(chunk.topics), "page_breaks": json.dumps(chunk.page_breaks),
+    }
+    if chunk.page_start is not None:
+        meta["page_start"] = chunk.page_start
+        meta["page_end"] = chunk.page_end
+    return meta
+
+
+def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
+    return Chunk(
+        chunk_id=chunk_id, doc_id=meta["doc_id"], title=meta.get("title", ""), text=text,
+        ordinal=int(meta.get("ordinal", 0)), section=meta.get("section", ""),
+        page_start=meta.get("page_start"), page_end=meta.get("page_end"), edition=meta.get("edition", ""),
+        issuer=meta.get("issuer", ""), kind=meta.get("kind", "official"),
+        collection=meta.get("collection", "guidelines"), source=meta.get("source", ""),
+        source_url=meta.get("source_url", ""), section_sources=_split(meta.get("section_sources")),
+        topics=_split(meta.get("topics")),
+        page_breaks=tuple(tuple(p) for p in json.loads(meta.get("page_breaks") or "[]")),
+    )
+
+
+def info_to_metadata(info: DocumentInfo, n_chunks: int) -> dict[str, Any]:
+    meta = {
+        "title": info.title, "source": info.source, "issuer": info.issuer, "edition": info.edition,
+        "kind": info.kind, "collection": info.collection, "source_url": info.source_url,
+        "topics": _join(info.topics), "licence_note": info.licence_note, "file_hash": info.file_hash,
+        "chunks": n_chunks, "indexed_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "state": "complete",
+    }
+    if info.pages is not None:
+        meta["pages"] = info.pages
+    return meta
+
+
+class ChromaStore:
+    """Chunks (with vectors), sentences (with vectors) and the document manifest, in three Chroma collections."""
+
+    def __init__(self, client, model_id: str, create: bool = False):
+        self.client = client
+        self.model_id = model_id
+        try:
+            existing = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
+        except Exception as exc:  # noqa: BLE001
+            raise StoreUnavailableError(f"The Chroma store does not answer ({type(exc).__name__}: {exc}).") from exc
+        if CHUNKS not in existing and not create:
+            raise NoIndexError("No index yet: run `python -m ingest corpus/` (or `make index`) first.")
+        meta = {"embedding_model": model_id, "schema": SCHEMA_VERSION}
+        self.chunks = self._collection(CHUNKS, meta, existing)
+        self.sentences = self._collection(SENTENCES, meta, existing)
+        self.documents = self._collection(DOCUMENTS, {"schema": SCHEMA_VERSION}, existing)
+        recorded = (self.chunks.metadata or {}).get("embedding_model")
+        if recorded and recorded != model_id:
+            raise ModelMismatchError(
+                f"This index was built with the embedding model '{recorded}', but '{model_id}' is configured. "
+                f"Either set IOGUIDE_EMBEDDER back, or rebuild: `python -m ingest --rebuild`."
+            )
+        self.max_batch = 1000
+        try:
+            self.max_batch = min(self.max_batch, int(client.get_max_batch_size()))
+        except Exception:  # noqa: BLE001 - older servers
+            pass
+
+    def _collection(self, name: str, meta: dict[str, Any], existing: set[str]):
+        if name in existing:
+            return self.client.get_collection(name, embedding_function=None)
+        return self.client.get_or_create_collection(
+            name, configuration={"hnsw": HNSW}, metadata=meta, embedding_function=None)
+
+    # ------------------------------------------------------------ writes
+
+    def upsert(self, chunks: list[Chunk], vectors: np.ndarray, sentences: list[tuple[str, str, int, int]],
+               sentence_vectors: np.ndarray) -> None:
+        """sentences: (sentence_id, chunk_id, start, end) with offsets into the chunk text."""
+        by_id = {c.chunk_id: c for c in chunks}
+        for i in range(0, len(chunks), self.max_batch):
+            part = chunks[i:i + self.max_batch]
+            self.chunks.upsert(ids=[c.chunk_id for c in part], embeddings=vectors[i:i + self.max_batch],
+                               documents=[c.text for c in part], metadatas=[chunk_to_metadata(c) for c in part])
+        for i in range(0, len(sentences), self.max_batch):
+            part = sentences[i:i + self.max_batch]
+            metas = []
+            for _sid, cid, start, end in part:
+                c = by_id[cid]
+                metas.append({"chunk_id": cid, "doc_id": c.doc_id, "start": start, "end": end})
+            self.sentences.upsert(ids=[p[0] for p in part], embeddings=sentence_vectors[i:i + self.max_batch],
+                                  metadatas=metas)
+
+    def delete(self, chunk_ids: list[str]) -> None:
+        for i in range(0, len(chunk_ids), self.max_batch):
+            part = chunk_ids[i:i + self.max_batch]
+            self.sentences.delete(where={"chunk_id": {"$in": part}})
+            self.chunks.delete(ids=part)
+
+    def put_document(self, info: DocumentInfo, n_chunks: int, state: str = "complete") -> None:
+        meta = info_to_metadata(info, n_chunks)
+        meta["state"] = state
+        self.documents.upsert(ids=[info.doc_id], embeddings=[[1.0]], metadatas=[meta])
+
+    def delete_document(self, doc_id: str) -> int:
+        ids = self.chunk_ids_for_doc(doc_id)
+        self.delete(ids)
+        self.documents.delete(ids=[doc_id])
+        return len(ids)
+
+    def set_fingerprint(self, value: str) -> None:
+        meta = dict(self.chunks.metadata or {})
+        meta["fingerprint"] = value
+        meta.pop("hnsw:space", None)
+        self.chunks.modify(metadata=meta)
+
+    # ------------------------------------------------------------ reads
+
+    def fingerprint(self) -> str:
+        """Changes whenever the set of chunks changes (written by ingest); cheap to read."""
+        try:
+            col = self.client.get_collection(CHUNKS, embedding_function=None)
+        except Exception as exc:  # noqa: BLE001
+            raise StoreUnavailableError(f"The Chroma store does not answer ({type(exc).__name__}).") from exc
+        return str((col.metadata or {}).get("fingerprint", ""))
+
+    def count(self) -> int:
+        return self.chunks.count()
+
+    def documents_list(self) -> list[dict[str, Any]]:
+        got = self.documents.get(include=["metadatas"])
+        rows = []
+        for doc_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
+            row = dict(meta or {})
+            row["doc_id"] = doc_id
+            row["topics"] = list(_split(row.get("topics")))
+            rows.append(row)
+        return sorted(rows, key=lambda r: (r.get("collection", ""), r.get("title", "")))
+
+    def chunk_ids_for_doc(self, doc_id: str) -> list[str]:
+        return list(self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"])
+
+    def get_chunks(self, ids: list[str]) -> list[Chunk]:
+        out: dict[str, Chunk] = {}
+        for i in range(0, len(ids), self.max_batch):
+            got = self.chunks.get(ids=ids[i:i + self.max_batch], include=["documents", "metadatas"])
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                out[cid] = chunk_from_record(cid, text, meta)
+        return [out[i] for i in ids if i in out]
+
+    def neighbours(self, chunk: Chunk) -> list[Chunk]:
+        got = self.chunks.get(
+            where={"$and": [{"doc_id": chunk.doc_id}, {"ordinal": {"$in": [chunk.ordinal - 1, chunk.ordinal + 1]}}]},
+            include=["documents", "metadatas"])
+        found = [chunk_from_record(c, t, m) for c, t, m in zip(got["ids"], got["documents"], got["metadatas"],
+                                                                strict=True)]
+        return sorted(found, key=lambda c: c.ordinal)
+
+    def iter_chunks(self, batch: int = 2000) -> Iterator[Chunk]:
+        offset = 0
+        while True:
+            got = self.chunks.get(include=["documents", "metadatas"], limit=batch, offset=offset)
+            if not got["ids"]:
+                return
+            for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
+                yield chunk_from_record(cid, text, meta)
+            offset += len(got["ids"])
+
+    def chunk_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {}
+        for i in range(0, len(ids), self.max_batch):
+            got = self.chunks.get(ids=ids[i:i + self.max_batch], include=["embeddings"])
+            for cid, vec in zip(got["ids"], got["embeddings"], strict=True):
+                out[cid] = np.asarray(vec, dtype=np.float32)
+        return out
+
+    def sentence_records(self, chunk_ids: list[str]) -> dict[str, list[tuple[int, int, np.ndarray]]]:
+        """For each chunk: its sentences as (start, end, vector), in text order."""
+        out: dict[str, list[tuple[int, int, np.ndarray]]] = {c: [] for c in chunk_ids}
+        if not chunk_ids:
+            return out
+        got = self.sentences.get(where={"chunk_id": {"$in": list(chunk_ids)}}, include=["embeddings", "metadatas"])
+        for vec, meta in zip(got["embeddings"], got["metadatas"], strict=True):
+            out.setdefault(meta["chunk_id"], []).append(
+                (int(meta["start"]), int(meta["end"]), np.asarray(vec, dtype=np.float32)))
+        for rows in out.values():
+            rows.sort(key=lambda r: r[0])
+        return out
+
+    def _where(self, doc_ids: list[str] | None) -> dict | None:
+        if doc_ids is None:
+            return None
+        return {"doc_id": {"$in": doc_ids}} if len(doc_ids) != 1 else {"doc_id": doc_ids[0]}
+
+    def query(self, vector: np.ndarray, n: int, doc_ids: list[str] | None = None) -> list[tuple[Chunk, float]]:
+        """Nearest chunks with cosine similarity."""
+        if doc_ids is not None and not doc_ids:
+            return []
+        n = max(1, min(n, self.count()))
+        res = self.chunks.query(query_embeddings=[vector], n_results=n, where=self._where(doc_ids),
+                                include=["documents", "metadatas", "distances"])
+        return [(chunk_from_record(cid, text, meta), 1.0 - float(dist))
+                for cid, text, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0],
+                                                 res["distances"][0], strict=True)]
+
+    def query_ids(self, vector: np.ndarray, n: int, doc_ids: list[str] | None = None,
+                  sentences: bool = False) -> list[tuple[str, float, dict]]:
+        """Nearest chunk ids (or sentence records) with cosine similarity, without fetching texts."""
+        if doc_ids is not None and not doc_ids:
+            return []
+        col = self.sentences if sentences else self.chunks
+        total = col.count()
+        if total == 0:
+            return []
+        res = col.query(query_embeddings=[vector], n_results=max(1, min(n, total)), where=self._where(doc_ids),
+                        include=["distances", "metadatas"] if sentences else ["distances"])
+        metas = res["metadatas"][0] if sentences else [{}] * len(res["ids"][0])
+        return [(i, 1.0 - float(d), m) for i, d, m in zip(res["ids"][0], res["distances"][0], metas, strict=True)]

@@ -1,0 +1,148 @@
+"""Streamlit pieces: cached heavy objects, the header, the sidebar, answer and source-card rendering."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
+
+from ioguide.answer import answer_to_json
+from ioguide.config import Settings
+from ioguide.errors import IOGuideError
+from ioguide.render import STYLE, answer_html, passage_html, source_label
+from ioguide.retrieve import Filters
+from ioguide.storage import LocalDB
+
+DISCLAIMER = ("IO Guide is **not official CIRSE or IASIOS material** and **not a substitute for clinical judgement**. "
+              "Bundled documents are the IO Guide team's own summaries of public sources; check each answer "
+              "against the cited passage and the official document.")
+
+
+@st.cache_resource(show_spinner="Loading the index and the embedding model ...")
+def get_assistant(index_dir: str, chroma_url: str, llm: str):
+    from ioguide.service import Assistant
+
+    settings = Settings()
+    assistant = Assistant.from_settings(settings, Path(index_dir), llm_name=llm)
+    assistant.retriever.retrieve("warm up", k=1)  # loads model weights and BM25 before the first real question
+    return assistant
+
+
+@st.cache_resource
+def get_db(path: str) -> LocalDB:
+    return LocalDB(path)
+
+
+@dataclass
+class Context:
+    settings: Settings
+    assistant: object | None
+    db: LocalDB
+    error: str = ""
+
+
+def context() -> Context:
+    settings = Settings()
+    db = get_db(str(settings.data_dir / "ioguide.sqlite3"))
+    try:
+        assistant = get_assistant(str(settings.index_dir), settings.chroma_url, settings.llm)
+        return Context(settings, assistant, db)
+    except IOGuideError as exc:
+        return Context(settings, None, db, str(exc))
+
+
+def header(title: str = "IO Guide") -> None:
+    st.markdown(STYLE, unsafe_allow_html=True)  # our own constant CSS, no user or document text
+    st.title(title)
+    st.caption(DISCLAIMER)
+
+
+def sidebar(ctx: Context) -> tuple[Filters, str, int]:
+    with st.sidebar:
+        st.header("Search settings")
+        docs = ctx.assistant.retriever.documents() if ctx.assistant else []
+        where = st.radio("Search in", ["All documents", "Guidelines only", "Our centre's documents only"],
+                         key="where")
+        titles = {d["doc_id"]: f"{d.get('title', d['doc_id'])} ({d.get('edition') or '-'})" for d in docs}
+        chosen_docs = st.multiselect("Documents", list(titles), format_func=lambda d: titles[d], key="docs")
+        topics = sorted({t for d in docs for t in d.get("topics", [])})
+        chosen_topics = st.multiselect("Topics", topics, key="topics")
+        editions = sorted({str(d.get("edition")) for d in docs if d.get("edition")})
+        chosen_editions = st.multiselect("Editions", editions, key="editions")
+        modes = ["extractive"] + (["llm"] if ctx.assistant and ctx.assistant.llm is not None else [])
+        mode = st.radio("Answer mode", modes, key="mode",
+                        help="Extractive quotes the documents directly. LLM mode needs IOGUIDE_LLM configured; "
+                             "its sentences are verified against the passages.")
+        k = st.slider("Passages to retrieve (k)", 1, 15, ctx.settings.k, key="k")
+        collections = {"Guidelines only": ("guidelines",), "Our centre's documents only": ("centre",)}.get(where, ())
+        filters = Filters(doc_ids=tuple(chosen_docs), topics=tuple(chosen_topics), editions=tuple(chosen_editions),
+                          collections=collections)
+    return filters, mode, k
+
+
+def show_answer(answer: dict, key: str, open_pages: bool = True) -> None:
+    """The answer (markers link to source cards), then one card per cited passage."""
+    from ioguide.types import Answer
+
+    if answer.get("query") and answer["query"] != answer["question"]:
+        st.caption(f"Searched as: {answer['query']}")
+    shell = Answer(question=answer["question"], text=answer["answer"], citations=(), passages=(),
+                   grounded=answer["grounded"])
+    if not answer["grounded"]:
+        st.markdown("**Not covered by the indexed documents**")
+    st.html(answer_html(shell, anchor_prefix=f"{key}-src"))
+    for note in answer.get("notes", []):
+        st.info(note)
+    cited = {c["n"] for c in answer["citations"]}
+    for p in answer["passages"]:
+        if p["n"] not in cited:
+            continue
+        quotes = [(c["start"], c["end"]) for c in answer["citations"] if c["n"] == p["n"]]
+        pages = sorted({c["page"] for c in answer["citations"] if c["n"] == p["n"] and c.get("page")})
+        with st.expander(f"[{p['n']}] {_label(p, pages)}", expanded=len(cited) <= 2):
+            st.html(passage_html(_hit(p), quotes, p["n"], anchor_prefix=f"{key}-src"))
+            _open_source(p, pages, answer, key)
+    if not answer["grounded"] and answer.get("closest"):
+        st.caption("Closest documents: " + "; ".join(answer["closest"]))
+
+
+def _label(p: dict, pages: list[int]) -> str:
+    return source_label(_hit(p), pages)
+
+
+def _hit(p: dict):
+    from ioguide.types import Chunk, Hit
+
+    chunk = Chunk(chunk_id=p["chunk_id"], doc_id=p["doc_id"], title=p["title"], text=p["text"], ordinal=0,
+                  section=p.get("section", ""), page_start=p.get("page_start"), page_end=p.get("page_end"),
+                  edition=p.get("edition", ""), issuer=p.get("issuer", ""), source=p.get("source", ""),
+                  source_url=p.get("source_url", ""))
+    return Hit(chunk=chunk, score=p.get("score", 0.0))
+
+
+def _open_source(p: dict, pages: list[int], answer: dict, key: str) -> None:
+    source = p.get("source") or ""
+    if source.lower().endswith(".pdf") and Path(source).exists():
+        page = pages[0] if pages else p.get("page_start") or 1
+        if st.button(f"Open {Path(source).name} at page {page}", key=f"{key}-open-{p['n']}"):
+            from ioguide.pdfpage import render_page
+
+            quote = next((c["quote"] for c in answer["citations"] if c["n"] == p["n"]), "")
+            try:
+                image, found = render_page(source, page, quote)
+                st.image(image, caption=f"{Path(source).name}, page {page}"
+                         + (" (cited passage marked)" if found else " (passage not located on the image)"))
+            except Exception as exc:  # noqa: BLE001 - a broken PDF must not break the chat
+                st.warning(f"Cannot render {Path(source).name} page {page}: {exc}")
+    else:
+        if p.get("section"):
+            st.caption(f"Section: {p['section']}")
+        if p.get("source_url"):
+            st.markdown(f"Official source: [{p['source_url']}]({p['source_url']})")
+        for url in p.get("section_sources", [])[:5]:
+            st.caption(f"Section source: {url}")
+
+
+def to_json(answer) -> dict:
+    return answer_to_json(answer)
