@@ -268,7 +268,7 @@ def write_run(out_dir: Path, results: list[dict[str, Any]], summary: dict[str, A
 # ---------------------------------------------------------------- report
 
 HEADLINE = ["fact_accuracy", "fact_recall", "abstention_recall", "false_abstention_rate", "source_recall_at_k",
-            "mrr", "citation_validity"]
+            "source_cited_rate", "mrr", "citation_validity"]
 
 
 def plots(results: list[dict[str, Any]], summary: dict[str, Any]) -> dict[str, str]:
