@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from .cli_accreditation import register as register_accreditation
 from .config import Settings
 from .errors import IOGuideError
 
@@ -15,6 +16,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="IO Guide: cited answers from interventional oncology guidelines.")
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
 app.add_typer(bench_app, name="bench")
+register_accreditation(app)
 
 
 def _fail(exc: Exception) -> None:

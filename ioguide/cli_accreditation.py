@@ -1,0 +1,203 @@
+"""`ioguide draft` and `ioguide coverage` (table, import of the official wording, application export).
+
+Registered on the main command by ioguide/cli.py: `register(app)`."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+
+import typer
+
+from .config import Settings
+from .errors import IOGuideError
+
+coverage_app = typer.Typer(no_args_is_help=False, help="IASIOS coverage: which requirements the centre's "
+                                                        "documents support; import wording; export the application.")
+
+
+def _fail(exc: Exception, code: int = 2) -> None:
+    typer.echo(f"Error: {exc}", err=True)
+    raise typer.Exit(code)
+
+
+def _user(author: str | None) -> str:
+    if author:
+        return author
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no login name (containers): still record something
+        return "cli"
+
+
+def _open(settings: Settings):
+    from . import accreditation as acc
+
+    store = acc.AccreditationStore(settings.data_dir / "ioguide.sqlite3")
+    standards = acc.load_standards()
+    return acc, standards, store, acc.requirement_list(standards, store)
+
+
+def _audit(settings: Settings, action: str, detail: dict, user: str) -> None:
+    from .storage import LocalDB
+
+    LocalDB(settings.data_dir / "ioguide.sqlite3").audit(action, detail, user=user)
+
+
+def draft_cmd(
+    requirement_id: str = typer.Argument(..., help="Requirement id, e.g. S8.a."),
+    as_json: bool = typer.Option(False, "--json", help="Print the draft as one JSON object."),
+    force: bool = typer.Option(False, "--force", help="Draft anew even over a staff edit (the edit stays in the "
+                                                      "history)."),
+    index: Path | None = typer.Option(None, "--index", help="Index folder (default IOGUIDE_INDEX_DIR)."),
+    author: str | None = typer.Option(None, "--author", help="Recorded as the draft's author (default: login)."),
+    k: int = typer.Option(5, "-k", min=1, max=20, help="Passages to retrieve from each collection."),
+    history: bool = typer.Option(False, "--history", help="List the stored versions instead of drafting."),
+) -> None:
+    """Draft the answer to one IASIOS requirement from the centre's documents, citing them and the guidelines."""
+    settings = Settings()
+    user = _user(author)
+    try:
+        acc, _standards, store, reqs = _open(settings)
+        req = acc.find_requirement(reqs, requirement_id)
+        if history:
+            versions = store.history(req.requirement_id)
+            if as_json:
+                typer.echo(json.dumps([d.to_json() for d in versions], ensure_ascii=False, indent=2))
+            for d in [] if as_json else versions:
+                typer.echo(f"v{d.version}  {d.created}  {d.origin:9}  {d.author:12}  {d.status}")
+            return
+        latest = store.latest(req.requirement_id)
+        if latest is not None and latest.origin == "edited" and not force:
+            message = str(acc.StaffEditExists(latest))
+            if not sys.stdin.isatty() or as_json:
+                _fail(acc.AccreditationError(message), code=1)
+            if not typer.confirm(f"{message}\nDraft anew anyway?", default=False):
+                raise typer.Exit(1)
+            force = True
+        from .service import Assistant
+
+        assistant = Assistant.from_settings(settings, index)
+        draft = acc.draft_requirement(assistant, store, req, author=user, force=force, k=k)
+    except IOGuideError as exc:
+        _fail(exc)
+    _audit(settings, "accreditation_draft", {"requirement_id": draft.requirement_id, "version": draft.version,
+                                             "status": draft.status, "forced": force}, user)
+    if as_json:
+        typer.echo(json.dumps({**draft.to_json(), "requirement": _req_json(req)}, ensure_ascii=False, indent=2))
+    else:
+        typer.echo(acc.format_draft(req, draft))
+
+
+def _req_json(req) -> dict:
+    return {k: getattr(req, k) for k in ("requirement_id", "standard", "letter", "section", "section_title",
+                                         "level", "inferred", "title", "wording", "wording_status", "origin")}
+
+
+@coverage_app.callback(invoke_without_command=True)
+def coverage_cmd(
+    ctx: typer.Context,
+    as_json: bool = typer.Option(False, "--json", help="Print the rows as JSON."),
+    core_only: bool = typer.Option(False, "--core-only", help="Only core requirements."),
+    missing: bool = typer.Option(False, "--missing", help="Only what is missing for Accredited Centre: core items "
+                                                          "without 'evidence found'."),
+    section: list[int] = typer.Option(None, "--section", help="Only this section, 1-3 (repeatable)."),
+    status: list[str] = typer.Option(None, "--status", help="Only this status (repeatable)."),
+    index: Path | None = typer.Option(None, "--index", help="Index folder (default IOGUIDE_INDEX_DIR)."),
+    refresh: bool = typer.Option(True, "--refresh/--no-refresh", help="Draft requirements that have no draft or a "
+                                                                      "stale generated one (staff edits are kept)."),
+    author: str | None = typer.Option(None, "--author", help="Recorded as the author of new drafts."),
+) -> None:
+    """All requirements in one table: standard, item, core/extended, status and the centre's evidence."""
+    if ctx.invoked_subcommand:
+        return
+    settings = Settings()
+    user = _user(author)
+    try:
+        acc, standards, store, reqs = _open(settings)
+        if status and (bad := [s for s in status if s not in (*acc.STATUSES, acc.NOT_DRAFTED)]):
+            raise acc.AccreditationError(f"unknown status {bad[0]!r}; valid: {', '.join(acc.STATUSES)}, "
+                                         f"{acc.NOT_DRAFTED}")
+        assistant = None
+        if refresh:
+            from .service import Assistant
+
+            assistant = Assistant.from_settings(settings, index)
+        progress = None
+        if assistant is not None and sys.stderr.isatty():
+            def progress(i: int, n: int, rid: str) -> None:
+                typer.echo(f"\rChecking {rid} ({i}/{n}) ", err=True, nl=i == n)
+        rows = acc.coverage(reqs, store, assistant, author=user, progress=progress)
+    except IOGuideError as exc:
+        _fail(exc)
+    shown = acc.missing_for_accredited(rows) if missing else rows
+    shown = acc.filter_rows(shown, sections=tuple(section or ()), levels=("core",) if core_only else (),
+                            statuses=tuple(status or ()))
+    lacking = standards.standards_without_items(reqs)
+    if as_json:
+        typer.echo(json.dumps({"requirements": [r.to_json() for r in shown], "summary": acc.status_counts(rows),
+                               "missing_for_accredited": [r.requirement_id for r in acc.missing_for_accredited(rows)],
+                               "standards_without_known_items": lacking}, ensure_ascii=False, indent=2))
+        return
+    typer.echo(acc.format_coverage(shown))
+    typer.echo("")
+    if lacking:
+        typer.echo(f"Standards {', '.join(map(str, lacking))}: sub-items not public (none is core); import the "
+                   f"wording to add them. '*' = extended item implied by the core lettering.")
+    gap = acc.missing_for_accredited(rows)
+    typer.echo(f"Missing for Accredited Centre ({len(gap)} of {sum(1 for r in rows if r.level == 'core')} core): "
+               + (", ".join(r.requirement_id for r in gap) or "nothing"))
+
+
+@coverage_app.command("import")
+def import_cmd(
+    file: Path = typer.Argument(..., help="CSV (requirement_id, title, wording) or YAML with the official wording."),
+    author: str | None = typer.Option(None, "--author", help="Recorded as who imported it."),
+) -> None:
+    """Import the official wording of the requirements (from your IASIOS Application Manual). Stored locally."""
+    settings = Settings()
+    user = _user(author)
+    try:
+        acc, standards, store, _reqs = _open(settings)
+        report = acc.import_wording_file(file, standards, store, user=user)
+    except IOGuideError as exc:
+        _fail(exc)
+    _audit(settings, "accreditation_import_wording", {"file": str(file), "imported": report.imported}, user)
+    for notice in report.notices:
+        typer.echo(f"Note: {notice}", err=True)
+    typer.echo(f"Imported wording for {len(report.imported)} requirement(s): {', '.join(report.imported)}. "
+               f"Run `ioguide coverage` to draft them against the centre's documents.")
+
+
+@coverage_app.command("export")
+def export_cmd(
+    fmt: str = typer.Option("docx", "--format", help="docx or md."),
+    out: Path = typer.Option(..., "--out", help="File to write."),
+) -> None:
+    """Export the whole application draft: per requirement the wording, the answer, the evidence and the gaps."""
+    settings = Settings()
+    if fmt not in ("docx", "md"):
+        _fail(IOGuideError(f"--format must be docx or md (got {fmt!r})"))
+    try:
+        acc, standards, store, reqs = _open(settings)
+        if fmt == "docx":
+            out.write_bytes(acc.application_docx(reqs, store, standards))
+        else:
+            out.write_text(acc.application_markdown(reqs, store, standards), encoding="utf-8")
+    except IOGuideError as exc:
+        _fail(exc)
+    except OSError as exc:
+        _fail(IOGuideError(f"{out}: cannot write ({exc.strerror or exc})"))
+    undrafted = [r.requirement_id for r in reqs if store.latest(r.requirement_id) is None]
+    if undrafted:
+        typer.echo(f"Note: {len(undrafted)} requirement(s) not drafted yet (run `ioguide coverage`): "
+                   f"{', '.join(undrafted[:10])}{' ...' if len(undrafted) > 10 else ''}", err=True)
+    typer.echo(f"Wrote {out}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add `draft` and `coverage` (with `coverage import` and `coverage export`) to the ioguide command."""
+    app.command("draft")(draft_cmd)
+    app.add_typer(coverage_app, name="coverage")
