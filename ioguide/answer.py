@@ -139,8 +139,32 @@ def _complete_lead_ins(hits: list[Hit], cands: list[SentenceCandidate],
     return out
 
 
+def unknown_terms(question: str, vocabulary) -> list[str]:
+    """Specific words of the question that no indexed passage contains, after allowing for typos: a word of 6+
+    letters whose stem is not in the BM25 vocabulary and has no close match there (difflib, ratio >= 0.8)."""
+    import difflib
+
+    out = []
+    for word in dict.fromkeys(re.findall(r"[A-Za-z][A-Za-z-]{5,}", question)):
+        lower = word.lower()
+        if lower in STOPWORDS_EXTRA or vocabulary.contains(lower):
+            continue
+        if any(vocabulary.contains(lower[:i]) and vocabulary.contains(lower[i:]) for i in range(3, len(lower) - 1)):
+            continue  # a compound written as one word: "cutoff" for "cut-off"
+        stem = (vocabulary.tokenize([lower])[0] or [lower])[0]
+        if difflib.get_close_matches(stem, vocabulary.words(stem[:2]), n=1, cutoff=0.8):
+            continue
+        out.append(word)
+    return out
+
+
+STOPWORDS_EXTRA = frozenset("""please thanks whats where which should would could about recommended recommend
+    according describe explain difference between patients patient hospital hospitals question answer""".split())
+
+
 def compose_extractive(question: str, retrieval: Retrieval, store, embedder, stem,
-                       max_sentences: int = 4, margin: float | None = None, min_sim: float = 0.25) -> Answer:
+                       max_sentences: int = 4, margin: float | None = None, min_sim: float = 0.25,
+                       vocabulary=None) -> Answer:
     """Pick the passage sentences that answer the question; quote them with [n] markers."""
     t0 = time.perf_counter()
     margin = ANSWER_MARGIN if margin is None else margin
@@ -163,6 +187,11 @@ def compose_extractive(question: str, retrieval: Retrieval, store, embedder, ste
     best = ranked[0]
     if best.sim < min_sim and best.lexical < 0.5:
         return abstain(question, retrieval, "extractive")
+    unknown = unknown_terms(retrieval.query, vocabulary) if vocabulary is not None else []
+    if unknown:
+        # The question names something no indexed document mentions (e.g. a drug): nothing here can answer it.
+        return abstain(question, retrieval, "extractive",
+                       notes=(f"No indexed document mentions: {', '.join(unknown)}.",))
     chosen: list[SentenceCandidate] = []
     if is_list_question(question):
         for anchor in ranked[:3]:

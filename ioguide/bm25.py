@@ -71,6 +71,25 @@ class BM25Index:
             scores = scores * mask
         return scores.astype(np.float32)
 
+    def contains(self, word: str) -> bool:
+        """Whether any indexed chunk holds word (compared by stem, as BM25 matches)."""
+        if self._retriever is None:
+            return False
+        stems = self.tokenize([word])[0]
+        return bool(stems) and all(s in self._retriever.vocab_dict for s in stems)
+
+    def words(self, prefix: str) -> list[str]:
+        """Indexed stems that start with prefix (for typo-tolerant lookups)."""
+        if self._retriever is None:
+            return []
+        by_prefix = getattr(self, "_by_prefix", None)
+        if by_prefix is None:
+            by_prefix = {}
+            for term in self._retriever.vocab_dict:
+                by_prefix.setdefault(str(term)[:2], []).append(str(term))
+            self._by_prefix = by_prefix
+        return by_prefix.get(prefix[:2], [])
+
     def save(self, directory: Path) -> None:
         """Write atomically: a reader never sees a half-written index."""
         directory = Path(directory)

@@ -65,10 +65,12 @@ class Assistant:
         elif options.mode == "llm" and self.llm is not None:
             from .llms import compose_with_llm
 
-            extractive = compose_extractive(question, retrieval, self.store, self.embedder, self.stem)
+            extractive = compose_extractive(question, retrieval, self.store, self.embedder, self.stem,
+                                            vocabulary=self.retriever._bm25)
             answer = compose_with_llm(question, retrieval, extractive, self.llm, self.embedder, self.store,
                                       on_token=on_token)
         else:
-            answer = compose_extractive(question, retrieval, self.store, self.embedder, self.stem)
+            answer = compose_extractive(question, retrieval, self.store, self.embedder, self.stem,
+                                        vocabulary=self.retriever._bm25)
         answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
         return answer

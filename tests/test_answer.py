@@ -1,0 +1,61 @@
+"""The extractive answerer on the bundled corpus: lists, numbers, abstention, follow-ups, markers that resolve."""
+
+from __future__ import annotations
+
+import re
+
+from ioguide.answer import answer_to_json, rewrite_follow_up
+from ioguide.evaluate import citation_checks, load_question_set
+from tests.conftest import ROOT
+
+
+def test_list_question_returns_the_list_items(assistant):
+    answer = assistant.ask("What are the grades of the 2017 CIRSE classification of complications?")
+    assert answer.grounded
+    bullets = [line for line in answer.text.split("\n") if line.lstrip().startswith("-")]
+    assert len(bullets) >= 6, answer.text
+    assert all(re.search(r"\[\d+\]$", line) for line in bullets)
+    assert {c.doc_id for c in answer.citations} == {"cirse-complications-2017"}
+
+
+def test_numeric_answer_keeps_the_number_and_unit_exactly(assistant):
+    answer = assistant.ask("How many therapeutic IO procedures per year does IASIOS require?")
+    assert answer.grounded and "150" in answer.text
+    for c in answer.citations:
+        passage = next(h for n, h in enumerate(answer.passages, start=1) if n == c.n)
+        assert passage.chunk.text[c.start:c.end] == c.quote
+        assert c.quote in answer.text  # quoted verbatim: numbers and units unaltered
+
+
+def test_unanswerable_question_abstains_and_names_closest_documents(assistant):
+    answer = assistant.ask("What is the recommended dose of pembrolizumab for melanoma?")
+    assert not answer.grounded
+    assert answer.text.startswith("The indexed documents do not cover this question.")
+    assert answer.closest
+
+
+def test_follow_up_is_rewritten_and_answered(assistant):
+    history = ["What ablative margin is recommended for liver RFA?"]
+    assert rewrite_follow_up("and for lung?", history) == "What ablative margin is recommended for lung RFA?"
+    answer = assistant.ask("and in the 2026 edition?", history=["What are the grades of the 2017 CIRSE "
+                                                                 "classification of complications?"])
+    assert "2026" in answer.query and "grades" in answer.query
+    assert any(c.doc_id == "cirse-complications-2026-modified" for c in answer.citations)
+
+
+def test_self_contained_question_is_not_rewritten():
+    q = "What does the IR patient safety checklist contain?"
+    assert rewrite_follow_up(q, ["How long does IASIOS accreditation last?"]) == q
+
+
+def test_every_marker_resolves_across_the_question_set(assistant):
+    questions, errors = load_question_set(ROOT / "corpus" / "eval" / "questions.jsonl")
+    assert not errors
+    for q in questions:
+        out = answer_to_json(assistant.ask(q.question))
+        valid, total = citation_checks(out)
+        assert valid == total, (q.id, out["answer"])
+        markers = {int(m) for m in re.findall(r"\[(\d+)\]", out["answer"])}
+        assert markers <= {p["n"] for p in out["passages"]}
+        if out["grounded"]:
+            assert markers, q.id
