@@ -69,7 +69,7 @@ def main(
 
         report = sync(paths, handle.store, handle.embedder, handle.bm25_dir, collection=collection,
                       max_bytes=int(settings.max_file_mb * 1024 * 1024), max_pages=settings.max_pdf_pages,
-                      progress=progress)
+                      max_seconds=settings.max_load_seconds, progress=progress)
         if bar is not None:
             bar.close()
     except IOGuideError as exc:

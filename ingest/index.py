@@ -143,6 +143,7 @@ def write_documents(store: ChromaStore, embedder, batch: list[tuple[DocumentInfo
 
 def sync(paths: list[Path], store: ChromaStore, embedder, bm25_dir: Path, collection: str = "guidelines",
          max_bytes: int = 50 * 1024 * 1024, max_pages: int = 2000, batch_chunks: int = 256,
+         max_seconds: float = 300.0,
          progress: Callable[[int, int, str], None] | None = None) -> SyncReport:
     """Bring the index in line with the files under paths. Never raises for one bad file."""
     started = time.perf_counter()
@@ -164,7 +165,8 @@ def sync(paths: list[Path], store: ChromaStore, embedder, bm25_dir: Path, collec
         if progress:
             progress(n, len(files), str(path))
         try:
-            info, sections = load_file(path, max_bytes=max_bytes, max_pages=max_pages, collection=collection)
+            info, sections = load_file(path, max_bytes=max_bytes, max_pages=max_pages, collection=collection,
+                                       max_seconds=max_seconds)
         except LoadError as exc:
             report.skipped.append((exc.path, exc.reason))
             continue

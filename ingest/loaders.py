@@ -40,9 +40,11 @@ FRONT_MATTER_KEYS = ("title", "issuer", "edition", "source_url", "kind", "topics
 
 # Bounds for untrusted files. Generous for real guidelines (a dense PDF page holds ~10,000 characters, a long
 # web page ~20,000 tags), far below what exhausts memory or time.
-MAX_LINE = 4_000  # characters; longer lines (minified text, hostile files) are broken up
+MAX_LINE = 2_000  # characters; longer lines (minified text, hostile files) are broken up
+MAX_WORD = 20_000  # characters without a space (base64, hostile files) before a hard break
 MAX_SECONDS = 300.0  # per file, checked between pages / blocks
-MAX_STREAM_BYTES = 32 * 1024 * 1024  # one inflated PDF stream (content, font, object stream)
+MAX_STREAM_BYTES = 16 * 1024 * 1024  # one inflated PDF stream (content, font, object stream)
+MAX_PDF_OPERATIONS = 1_000_000  # operators and operands parsed from one content stream
 MAX_PAGE_CHARS = 200_000  # extracted text of one PDF page
 MAX_HTML_TAGS = 250_000
 MAX_HTML_DEPTH = 256
@@ -53,7 +55,7 @@ MAX_TITLE = 300
 
 
 class _Deadline:
-    """Wall-clock bound for one file, checked at safe points (between pages, every few hundred HTML blocks)."""
+    """Wall-clock bound for one file, checked at safe points (between PDF pages, every 2,000 HTML nodes)."""
 
     def __init__(self, name: str, seconds: float):
         self.name, self.seconds = name, seconds
@@ -193,8 +195,9 @@ def _decode(name: str, data: bytes) -> str:
 
 def _clean_lines(text: str) -> str:
     """Normalise, trim line ends, and break lines longer than MAX_LINE: at a sentence end where there is one (the
-    paragraph goes on), else at a space or anywhere with a paragraph break, so that no single 'sentence' the
-    chunker sees is longer than MAX_LINE (a megabyte line without full stops would otherwise be one sentence)."""
+    paragraph goes on), else at a space with a paragraph break, so that no 'sentence' the chunker sees is much
+    longer than MAX_LINE (a megabyte line without full stops would otherwise be one sentence). A run without
+    spaces is cut only past MAX_WORD characters."""
     text = normalise_text(text)
     lines: list[str] = []
     for line in text.split("\n"):
@@ -206,7 +209,12 @@ def _clean_lines(text: str) -> str:
                 line = line[end + 2:].lstrip()
                 continue
             cut = window.rfind(" ")
-            cut = cut if cut >= MAX_LINE // 2 else MAX_LINE
+            if cut <= 0:  # one run without spaces: words are kept whole up to MAX_WORD characters
+                cut = line.find(" ", MAX_LINE, MAX_WORD)
+                if cut < 0:
+                    if len(line) <= MAX_WORD:
+                        break
+                    cut = MAX_WORD
             lines.extend((line[:cut].rstrip(), ""))
             line = line[cut:].lstrip()
         lines.append(line.rstrip())
@@ -226,7 +234,7 @@ def _apply_sidecar(path: Path, info: DocumentInfo) -> DocumentInfo:
                 meta = yaml.safe_load(sidecar.read_text(encoding="utf-8")) or {}
             except LoadError:
                 raise
-            except (OSError, yaml.YAMLError, UnicodeDecodeError, RecursionError) as exc:
+            except (OSError, yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as exc:
                 first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
                 raise LoadError(where, f"metadata file is not valid YAML ({first})") from exc
             if isinstance(meta, dict):
@@ -267,7 +275,7 @@ def _merge_meta(info: DocumentInfo, meta: dict) -> DocumentInfo:
 
 # ---------------------------------------------------------------- Markdown
 
-_FRONT = re.compile(r"\A---[ \t]*\n(.*?)\n---[ \t]*(?:\n|\Z)", re.S)
+_FRONT = re.compile(r"\A---\s*\n(.*?)\n---\s*(?:\n|\Z)", re.S)
 _HEADING = re.compile(r"^(#{1,6})[ \t]+(.*)$")
 _SOURCES = re.compile(r"^\s*\**sources?\**\s*:?\**\s*$", re.I)
 _URL = re.compile(r"https?://[^\s)>\]]+")
@@ -291,6 +299,8 @@ def parse_front_matter(text: str) -> tuple[dict, str]:
         meta = yaml.safe_load(match.group(1)) or {}
     except yaml.YAMLError as exc:
         raise ValueError(f"front matter is not valid YAML ({str(exc).splitlines()[0]})") from exc
+    except (ValueError, TypeError, OverflowError) as exc:  # a value YAML parses but cannot build: 2014-13-45
+        raise ValueError(f"front matter is not valid YAML ({str(exc)[:120]})") from exc
     except RecursionError as exc:
         raise ValueError("front matter is nested too deeply to be metadata") from exc
     if not isinstance(meta, dict):
@@ -374,12 +384,12 @@ def _load_markdown(name: str, text: str, info: DocumentInfo) -> tuple[DocumentIn
 # ---------------------------------------------------------------- PDF
 
 def _pypdf_limits(max_pages: int):
-    """A context in which pypdf works under our bounds (pypdf >= 6.4 has a Configuration; older versions keep
-    their built-in defaults, which also stop decompression bombs, at 75 MB per stream)."""
+    """A context in which pypdf works under our bounds: its Configuration where it has one (pypdf 7), else its
+    older module-level limits."""
     try:
         from pypdf import Configuration, apply_configuration
     except ImportError:
-        return contextlib.nullcontext()
+        return _legacy_pypdf_limits()
     wanted = {
         "zlib_maximum_output_length": MAX_STREAM_BYTES,
         "lzw_maximum_output_length": MAX_STREAM_BYTES,
@@ -389,12 +399,31 @@ def _pypdf_limits(max_pages: int):
         "array_based_stream_maximum_output_length": MAX_STREAM_BYTES,
         "image_maximum_buffer_size": MAX_STREAM_BYTES,
         "stream_decoding_work_maximum_length": 3 * MAX_STREAM_BYTES,
+        "stream_parsing_work_maximum_count": MAX_PDF_OPERATIONS,
         # Room for intermediate /Pages nodes; a shared subtree referenced many times is counted each time.
         "page_tree_maximum_entries": max(1_000, 3 * max_pages),
         "outline_maximum_entries": 10_000,
     }
     fields = set(getattr(Configuration, "__dataclass_fields__", {}))
     return apply_configuration(**{k: v for k, v in wanted.items() if k in fields})
+
+
+@contextlib.contextmanager
+def _legacy_pypdf_limits():
+    """pypdf releases before Configuration read module constants; lower them for the duration of one file."""
+    from pypdf import filters
+
+    names = [n for n in ("ZLIB_MAX_OUTPUT_LENGTH", "LZW_MAX_OUTPUT_LENGTH", "RUN_LENGTH_MAX_OUTPUT_LENGTH",
+                         "JBIG2_MAX_OUTPUT_LENGTH", "MAX_ARRAY_BASED_STREAM_OUTPUT_LENGTH", "FLATE_MAX_BUFFER_SIZE")
+             if hasattr(filters, n)]
+    saved = {n: getattr(filters, n) for n in names}
+    try:
+        for n in names:
+            setattr(filters, n, min(saved[n], MAX_STREAM_BYTES))
+        yield
+    finally:
+        for n, value in saved.items():
+            setattr(filters, n, value)
 
 
 def _limit_reason(exc: Exception) -> str:
@@ -404,6 +433,9 @@ def _limit_reason(exc: Exception) -> str:
                 f"(a decompression bomb, or a badly damaged file)")
     if "page tree" in message.lower():
         return "the page tree is larger than the page limit allows (IOGUIDE_MAX_PDF_PAGES)"
+    if "tokens" in message.lower():
+        return (f"a page's content holds more than {MAX_PDF_OPERATIONS:,} drawing operations, beyond any real page "
+                f"(a hostile or badly damaged file)")
     return f"the file exceeds a safety limit while being read ({message[:120]})"
 
 
@@ -433,7 +465,7 @@ def _load_pdf(name: str, data: bytes, info: DocumentInfo, max_pages: int,
 def _read_pdf(name: str, data: bytes, info: DocumentInfo, max_pages: int,
               deadline: _Deadline) -> tuple[DocumentInfo, list[Section]]:
     from pypdf import PdfReader
-    from pypdf.errors import DependencyError, LimitReachedError, PyPdfError
+    from pypdf.errors import DependencyError, LimitReachedError
 
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
@@ -458,8 +490,7 @@ def _read_pdf(name: str, data: bytes, info: DocumentInfo, max_pages: int,
         raise
     except LimitReachedError as exc:
         raise LoadError(name, _limit_reason(exc)) from exc
-    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, OSError,
-            MemoryError) as exc:
+    except Exception as exc:  # noqa: BLE001 - pypdf raises many types (PdfReadError, ValueError, struct.error...)
         raise LoadError(name, f"corrupt PDF ({type(exc).__name__}: {str(exc)[:120]})") from exc
     if n_pages == 0:
         raise LoadError(name, "PDF has no pages")
@@ -505,32 +536,37 @@ def _norm_running(line: str) -> str:
 
 
 _PAGE_NUMBER = re.compile(r"^\s*(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\s*$", re.I)
-_RUNNING_EDGE = 6  # lines at the top and bottom of a page where headers and footers sit
-_RUNNING_ANYWHERE = 25  # a recurring line at least this long is a running line wherever extraction put it
+_RUNNING_EDGE = 4  # lines at the top and bottom of a page where headers and footers sit
+_RUNNING_ANYWHERE = 25  # a line this long recurring verbatim (but for its page number) is running wherever it is
+
+
+def _norm_verbatim(line: str) -> str:
+    """A line without a leading or trailing page number; the rest must match exactly."""
+    return re.sub(r"^\d{1,4}\s+|\s+\d{1,4}$", "", re.sub(r"\s+", " ", line.strip()))
 
 
 def _strip_running_lines(pages: list[str]) -> list[str]:
-    """Remove running headers/footers: lines that recur on many pages (near the top or bottom, or anywhere when
-    long: two-column layouts put the footer mid-text), and bare page numbers near the edges. Then join words
-    hyphenated across line breaks."""
+    """Remove running headers/footers: lines near the top or bottom that recur on many pages (digits ignored), long
+    lines that recur verbatim anywhere on the page (two-column layouts can put the footer mid-text), and bare page
+    numbers near the edges. Then join words hyphenated across line breaks."""
     edge = _RUNNING_EDGE
-    counts: Counter[str] = Counter()
+    near: Counter[str] = Counter()
+    anywhere: Counter[str] = Counter()
     split_pages = [p.split("\n") for p in pages]
     for lines in split_pages:
-        seen = {_norm_running(line) for line in lines[:edge] + lines[-edge:] if line.strip()}
-        seen |= {n for n in map(_norm_running, lines) if len(n) >= _RUNNING_ANYWHERE}
-        counts.update(seen)
+        near.update({_norm_running(line) for line in lines[:edge] + lines[-edge:] if line.strip()})
+        anywhere.update({v for v in map(_norm_verbatim, lines) if len(v) >= _RUNNING_ANYWHERE})
     threshold = max(3, int(0.4 * len(pages)))
-    running = {line for line, c in counts.items() if c >= threshold and len(line) > 1}
+    running_near = {line for line, c in near.items() if c >= threshold and len(line) > 1}
+    running_anywhere = {line for line, c in anywhere.items() if c >= threshold}
     cleaned = []
     for lines in split_pages:
         keep = []
         for i, line in enumerate(lines):
             near_edge = i < edge or i >= len(lines) - edge
-            norm = _norm_running(line)
-            if norm in running and (near_edge or len(norm) >= _RUNNING_ANYWHERE):
+            if near_edge and (_norm_running(line) in running_near or _PAGE_NUMBER.match(line)):
                 continue
-            if near_edge and _PAGE_NUMBER.match(line):
+            if running_anywhere and _norm_verbatim(line) in running_anywhere:
                 continue
             keep.append(line)
         text = "\n".join(keep)
@@ -601,7 +637,8 @@ def _pdf_sections(pages: list[str], outline: list[tuple[int, tuple[str, ...]]]) 
         search_from = max(base, cuts[-1][0] + 1 if cuts else 0)
         # Look on the bookmark's own page only (plus a little slack), ending at a line end so '$' means one.
         window_end = full.find("\n", base + len(pages[page_index]) + 200)
-        pos = _find_heading(full, path[-1], search_from, len(full) if window_end < 0 else window_end)
+        # From one character early: a heading that opens its page follows the page break's "\n".
+        pos = _find_heading(full, path[-1], max(search_from - 1, 0), len(full) if window_end < 0 else window_end)
         if pos < 0:
             continue
         line_end = full.find("\n", pos)
@@ -670,6 +707,11 @@ def _load_html(name: str, data: bytes, info: DocumentInfo,
         raise LoadError(name, f"binary content, not HTML: the file holds {_describe_content(data)}")
     deadline = deadline or _Deadline(name, MAX_SECONDS)
     text = data.decode("utf-8", errors="replace")
+    unclosed = text.rfind("<!--")
+    if unclosed >= 0 and text.find("-->", unclosed + 4) < 0:
+        # A comment left open runs to the end (as in browsers); html.parser would turn it into visible text,
+        # scripts included.
+        text = text[:unclosed]
     n_tags = sum(1 for _ in itertools.islice(_HTML_TAG.finditer(text), MAX_HTML_TAGS + 1))
     if n_tags > MAX_HTML_TAGS:
         raise LoadError(name, f"HTML has more than {MAX_HTML_TAGS:,} tags, far beyond a web page; save it as "
@@ -680,7 +722,7 @@ def _load_html(name: str, data: bytes, info: DocumentInfo,
                               f"(damaged or hostile file)")
     try:
         soup = BeautifulSoup(text, "html.parser")
-    except (RecursionError, AssertionError, ValueError) as exc:  # html.parser raises these for broken markup
+    except Exception as exc:  # noqa: BLE001 - html.parser/bs4 reject some broken markup (ParserRejectedMarkup)
         raise LoadError(name, f"HTML could not be parsed ({type(exc).__name__})") from exc
     title_tag = soup.find("title")
     if title_tag and title_tag.get_text(strip=True):
@@ -705,10 +747,12 @@ def _load_html(name: str, data: bytes, info: DocumentInfo,
         while owner is not None and owner.name not in blocks and owner is not soup:
             owner = owner.parent
         owner = owner if owner is not soup else None
+        # Source line breaks are spaces in HTML (only <br> and <pre> break lines).
+        piece = str(node) if owner is not None and owner.name == "pre" else re.sub(r"\s+", " ", str(node))
         if segments and segments[-1][0] is owner:
-            segments[-1][1].append(str(node))
+            segments[-1][1].append(piece)
         else:
-            segments.append((owner, [str(node)]))
+            segments.append((owner, [piece]))
     sections: list[Section] = []
     path: list[str] = []
     buf: list[str] = []
@@ -740,7 +784,7 @@ def _load_docx(name: str, data: bytes, info: DocumentInfo,
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             members = archive.infolist()
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+    except Exception as exc:  # noqa: BLE001 - BadZipFile, ValueError, OSError, EOFError... for broken archives
         raise LoadError(name, "corrupt DOCX (not a readable ZIP container; truncated download?)") from exc
     inflated = sum(m.file_size for m in members)
     limit = max(MAX_DOCX_INFLATED, 4 * max_bytes)

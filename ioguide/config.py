@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     # ingestion limits
     max_file_mb: float = 50.0
     max_pdf_pages: int = 2000
+    max_load_seconds: float = 300.0
     # app
     auth: str = "none"  # none | local | oidc
     users_file: Path = PROJECT_ROOT / "data" / "users.json"

@@ -66,7 +66,7 @@ def _question_from(obj: Any, where: str) -> Question:
         if s.get("page") is not None:
             try:
                 s = {**s, "page": int(s["page"])}
-            except (TypeError, ValueError) as exc:
+            except (TypeError, ValueError, OverflowError) as exc:
                 raise ValueError(f"page {s.get('page')!r} is not a number") from exc
         clean_sources.append(s)
     qtype = str(obj.get("type") or "factoid").strip().lower()
@@ -105,21 +105,38 @@ def load_question_set(path: Path) -> tuple[list[Question], list[str]]:
     errors: list[str] = []
     if path.suffix.lower() == ".csv":
         reader = csv.DictReader(io.StringIO(raw))
-        if not reader.fieldnames or "question" not in reader.fieldnames:
+        try:
+            fieldnames = reader.fieldnames
+        except csv.Error as exc:
+            raise QuestionSetError(f"{path}: the CSV header row cannot be read ({exc})") from exc
+        if not fieldnames or "question" not in fieldnames:
             raise QuestionSetError(f"{path}: a CSV question set needs a header row with a 'question' column")
-        for n, row in enumerate(reader, start=2):
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:  # e.g. an unclosed quote makes the rest of the file one huge field
+                errors.append(f"{path.name} line {reader.line_num + 1}: {exc}; the rest of the file was not read")
+                break
+            n = reader.line_num  # the physical line the record ends on (a quoted field may span lines)
             try:
                 questions.append(_question_from({k: v for k, v in row.items() if k}, f"line-{n}"))
             except ValueError as exc:
                 errors.append(f"{path.name} line {n}: {exc}")
     else:
-        for n, line in enumerate(raw.splitlines(), start=1):
+        # split("\n"), not splitlines(): U+2028 and friends are valid inside a JSON string.
+        for n, line in enumerate(raw.split("\n"), start=1):
+            line = line.rstrip("\r")
             if not line.strip():
                 continue
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
                 errors.append(f"{path.name} line {n}: not valid JSON ({exc.msg} at column {exc.colno})")
+                continue
+            except RecursionError:
+                errors.append(f"{path.name} line {n}: nested too deeply to be a question")
                 continue
             try:
                 questions.append(_question_from(obj, f"line-{n}"))

@@ -56,11 +56,14 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
         for match in _BOUNDARY.finditer(block):
             end = match.end(1)
             punct = match.group(1)[0]
-            before = block[pos:match.start(1)]
+            cut = match.start(1)
+            # Look back a little only: slicing and searching all text since the last boundary is quadratic
+            # when many '.' are not sentence ends ("word. word. ...").
+            before = block[max(pos, cut - 64):cut]
             word = re.search(r"([A-Za-z][A-Za-z.]*)$", before)
             after = block[match.end():match.end() + 1]
             if punct == ".":
-                if re.fullmatch(r"\s*\d{1,2}", before):
+                if cut - pos <= 64 and re.fullmatch(r"\s*\d{1,2}", block[pos:cut]):
                     continue  # a list number: "3. Item"
                 if word and word.group(1).lower().rstrip(".") in _ABBREVIATIONS:
                     continue

@@ -1,0 +1,75 @@
+"""Library: the indexed documents; upload the centre's own documents; re-index; delete."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ingest.index import sync
+from ioguide.library import check_upload, documents_table, store_upload
+from ui import auth
+from ui import components as ui
+
+st.set_page_config(page_title="IO Guide · Library", page_icon="📚", layout="wide")
+ctx = ui.context()
+user = auth.require(ctx, "centre_documents")
+ui.header("Library")
+if ctx.assistant is None:
+    st.error(ctx.error)
+    st.stop()
+store = ctx.assistant.store
+role = st.session_state.get("role")
+
+rows = documents_table(store)
+st.subheader(f"Indexed documents ({len(rows)})")
+st.dataframe(rows, hide_index=True, width="stretch",
+             column_order=["title", "issuer", "edition", "kind", "collection", "pages", "chunks", "indexed at"])
+
+st.subheader("Add the centre's documents")
+st.caption("PDF, DOCX, Markdown, HTML or text: policies, SOPs, audit reports, minutes. They go into the centre's "
+           "own collection, kept apart from the guidelines.")
+files = st.file_uploader("Upload", type=["pdf", "docx", "md", "html", "htm", "txt"], accept_multiple_files=True)
+if files and st.button("Index uploaded files", type="primary"):
+    settings = ctx.settings
+    target = settings.data_dir / "uploads" / "centre"
+    saved = []
+    for f in files:
+        data = f.getvalue()
+        reason = check_upload(f.name, data, int(settings.max_file_mb * 1024 * 1024))
+        if reason:
+            st.error(f"{f.name}: {reason}")
+            continue
+        saved.append(store_upload(target, f.name, data))
+    if saved:
+        with st.status(f"Indexing {len(saved)} file(s) ...", expanded=True) as status:
+            bar = st.progress(0.0)
+            report = sync(saved, store, ctx.assistant.embedder, ctx.assistant.retriever.bm25_dir,
+                          collection="centre", max_bytes=int(settings.max_file_mb * 1024 * 1024),
+                          max_pages=settings.max_pdf_pages,
+                          progress=lambda n, total, name: bar.progress(n / max(total, 1), text=Path(name).name))
+            for name, why in report.skipped:
+                st.error(f"{Path(name).name}: {why}")
+            status.update(label=report.summary().splitlines()[0], state="complete" if not report.skipped else "error")
+        ctx.db.audit("upload", {"files": [p.name for p in saved], "indexed": len(report.indexed),
+                                "skipped": report.skipped}, user=user)
+
+if role == "admin":
+    st.subheader("Maintenance")
+    c1, c2 = st.columns(2)
+    with c1:
+        if st.button("Re-index the bundled corpus"):
+            with st.status("Re-indexing corpus/ ...") as status:
+                report = sync([ctx.settings.corpus_dir], store, ctx.assistant.embedder,
+                              ctx.assistant.retriever.bm25_dir)
+                status.update(label=report.summary().splitlines()[0], state="complete")
+            ctx.db.audit("reindex", {"indexed": len(report.indexed), "removed": len(report.removed)}, user=user)
+    with c2:
+        labels = {r["doc_id"]: f"{r['title']} ({r['collection']})" for r in rows}
+        doomed = st.selectbox("Delete a document from the index", [""] + list(labels),
+                              format_func=lambda d: labels.get(d, "choose ..."))
+        if doomed and st.button(f"Delete {labels[doomed]}", type="secondary"):
+            removed = store.delete_document(doomed)
+            ctx.db.audit("delete", {"doc_id": doomed, "chunks": removed}, user=user)
+            st.success(f"Removed {labels[doomed]} ({removed} passages).")
+            st.rerun()
