@@ -212,3 +212,66 @@ DEFAULT_QUERIES = [
     "INR threshold before high bleeding risk procedures",
     "core requirements of standard 8",
 ]
+
+
+def synthetic_index(n: int, cache: Path, progress: Callable[[str], None] = print, seed: int = 7):
+    """An index of n synthetic chunks (random words, random unit vectors, 3 sentences each), built once and
+    cached: sizes the query path without hours of embedding."""
+    from .bm25 import rebuild_bm25
+    from .index import open_index
+    from .types import Chunk, DocumentInfo
+
+    handle = open_index(cache, create=True)
+    if handle.store.count() >= n:
+        progress(f"Using cached synthetic index at {cache} ({handle.store.count()} chunks).")
+        return handle
+    rng = np.random.default_rng(seed)
+    vocab = np.array(["".join(rng.choice(list("abcdefghiklmnoprstuvy"), rng.integers(4, 10))) for _ in range(20000)])
+    progress(f"Writing {n} synthetic chunks into {cache} ...")
+    t0 = time.perf_counter()
+    batch = 1000
+    for start in range(handle.store.count(), n, batch):
+        chunks, sents = [], []
+        for i in range(start, min(n, start + batch)):
+            words = rng.choice(vocab, 120)
+            text = " ".join(words[:40]) + ". " + " ".join(words[40:80]) + ". " + " ".join(words[80:]) + "."
+            c = Chunk(chunk_id=f"syn{i:08d}", doc_id=f"syn-doc-{i // 10}", title=f"Synthetic {i // 10}",
+                      text=text, ordinal=i % 10, section="Synthetic section")
+            chunks.append(c)
+            pos = 0
+            for j, part in enumerate(text.split(". ")):
+                sents.append((f"syn{i:08d}:{j}", c.chunk_id, pos, pos + len(part)))
+                pos += len(part) + 2
+        vecs = rng.normal(size=(len(chunks), 384)).astype(np.float32)
+        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+        svecs = rng.normal(size=(len(sents), 384)).astype(np.float32)
+        svecs /= np.linalg.norm(svecs, axis=1, keepdims=True)
+        handle.store.upsert(chunks, vecs, sents, svecs)
+        for d in sorted({c.doc_id for c in chunks}):
+            handle.store.put_document(DocumentInfo(doc_id=d, title=d, source=f"synthetic:{d}"), 10)
+        done = min(n, start + batch)
+        if done % 10000 == 0 or done == n:
+            progress(f"  {done}/{n} chunks, {done / (time.perf_counter() - t0):.0f} chunks/s")
+    rebuild_bm25(handle.store, handle.bm25_dir)
+    return handle
+
+
+def calibrate(assistant, questions, target_false_abstention: float = 0.05) -> dict:
+    """Pick the relevance threshold: the highest one that abstains on at most target_false_abstention of the
+    answerable questions; report how many unanswerable ones it then catches."""
+    ans, una = [], []
+    for q in questions:
+        rel = assistant.retriever.retrieve(q.question, k=5, expand=False).relevance
+        (ans if q.answerable else una).append((rel, q.id))
+    ans.sort()
+    allowed = int(target_false_abstention * len(ans))
+    threshold = round(ans[allowed][0] - 1e-4, 4) if ans else 0.0
+    caught = [qid for rel, qid in una if rel < threshold]
+    return {"threshold": threshold, "answerable": len(ans), "unanswerable": len(una),
+            "false_abstention": round(sum(r < threshold for r, _ in ans) / max(1, len(ans)), 4),
+            "abstention_recall_from_relevance": round(len(caught) / max(1, len(una)), 4),
+            "answerable_relevance_min_p05_median": [round(ans[0][0], 4),
+                                                    round(ans[int(0.05 * len(ans))][0], 4),
+                                                    round(ans[len(ans) // 2][0], 4)] if ans else [],
+            "unanswerable_relevance_median": round(sorted(r for r, _ in una)[len(una) // 2], 4) if una else None,
+            "target_false_abstention": target_false_abstention}

@@ -235,3 +235,35 @@ def bench_latency_cmd(
     for r in rows:
         typer.echo(f"{r['index']:18} chunks {r['chunks']:>8}  p50 {r['p50_ms']:7.1f} ms  p95 {r['p95_ms']:7.1f} ms  "
                    f"peak RSS {r['peak_rss_mb']:.0f} MB")
+
+
+@app.command()
+def calibrate(
+    sets: list[Path] = typer.Argument(..., help="Question sets with answerable and unanswerable questions."),
+    index: Path | None = typer.Option(None, "--index"),
+    target: float = typer.Option(0.05, "--max-false-abstention", help="Share of answerable questions that may "
+                                                                      "abstain on relevance alone."),
+    write: bool = typer.Option(False, "--write", help="Save the threshold to ioguide/data/calibration.json."),
+) -> None:
+    """Calibrate the relevance threshold under which a question counts as 'not covered'."""
+    from . import evaluate
+    from .bench import calibrate as run_calibration
+    from .retrieve import CALIBRATION_FILE
+    from .service import Assistant
+
+    questions = []
+    for s in sets:
+        qs, errors = evaluate.load_question_set(s)
+        for e in errors:
+            typer.echo(f"Skipped: {e}", err=True)
+        questions += qs
+    try:
+        assistant = Assistant.from_settings(Settings(), index)
+    except IOGuideError as exc:
+        _fail(exc)
+    result = run_calibration(assistant, questions, target)
+    result["sets"] = [str(s) for s in sets]
+    typer.echo(json.dumps(result, indent=2))
+    if write:
+        CALIBRATION_FILE.write_text(json.dumps(result, indent=2) + "\n")
+        typer.echo(f"Wrote {CALIBRATION_FILE}")

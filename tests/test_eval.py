@@ -1,0 +1,95 @@
+"""Evaluation harness: question-set parsing with bad lines, the run's files and report, comparison, the CI gate."""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from ioguide.cli import app
+from ioguide.evaluate import check_gate, load_question_set
+from tests.conftest import ROOT
+
+SET = ROOT / "corpus" / "eval" / "questions.jsonl"
+
+
+def test_bad_lines_are_reported_by_number_and_the_rest_runs(tmp_path, corpus_index):
+    path = tmp_path / "set.jsonl"
+    path.write_text("\n".join([
+        json.dumps({"id": "a", "question": "How many patients are in the IASIOS internal case review?",
+                    "answer_facts": ["30"], "expected_sources": [{"doc_id": "iasios-internal-case-review"}],
+                    "type": "numeric", "topic": "iasios", "owner": "kept and ignored"}),
+        "{not json",
+        json.dumps({"id": "c", "answer_facts": []}),
+        json.dumps({"id": "d", "question": "What is the capital of Peru?", "type": "unanswerable"}),
+    ]) + "\n")
+    questions, errors = load_question_set(path)
+    assert [q.id for q in questions] == ["a", "d"]
+    assert errors[0].startswith("set.jsonl line 2: not valid JSON")
+    assert errors[1] == "set.jsonl line 3: 'question' is missing or empty"
+    assert questions[0].extra == {"owner": "kept and ignored"}
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["eval", str(path), "--index", str(corpus_index), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "line 2" in result.output
+    rows = [json.loads(x) for x in (out / "results.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["a", "d"]
+    assert rows[0]["facts"] == {"30": True} and rows[0]["source_rank"] == 1 and rows[1]["abstained"]
+    summary = json.loads((out / "summary.json").read_text())
+    for key in ("n", "answerable", "unanswerable", "fact_accuracy", "fact_recall", "abstention_recall",
+                "false_abstention_rate", "source_recall_at_k", "mrr", "citation_validity", "latency_ms_p50",
+                "latency_ms_p95", "config"):
+        assert key in summary
+    assert summary["n"] == 2 and summary["fact_accuracy"] == 1.0 and summary["abstention_recall"] == 1.0
+    html = (out / "report.html").read_text()
+    assert html.count("data:image/png;base64,") == 3 and "Failures (0)" in html
+
+
+def test_csv_sets_and_file_page_sources(tmp_path):
+    path = tmp_path / "set.csv"
+    path.write_text("id,question,answer_facts,expected_sources,type,topic\n"
+                    "q1,What margin?,5 mm|CT,handbook.pdf#3|iasios-faq,numeric,ablation\n"
+                    "q2,,x,,factoid,\n"
+                    "q3,Bad page?,x,handbook.pdf#three,factoid,\n")
+    questions, errors = load_question_set(path)
+    assert len(questions) == 1
+    assert questions[0].answer_facts == ["5 mm", "CT"]
+    assert questions[0].expected_sources == [{"file": "handbook.pdf", "page": 3}, {"doc_id": "iasios-faq"}]
+    assert len(errors) == 2 and "line 3" in errors[0] and "line 4" in errors[1]
+
+
+def test_compare_lists_improvements_and_regressions(tmp_path):
+    def run(name, correct):
+        d = tmp_path / name
+        d.mkdir()
+        rows = [{"id": f"q{i}", "question": f"Q{i}", "correct": c, "answer": f"{name}{i}"} for i, c in
+                enumerate(correct)]
+        (d / "results.jsonl").write_text("\n".join(json.dumps(r) for r in rows))
+        (d / "summary.json").write_text(json.dumps({"fact_accuracy": sum(correct) / len(correct)}))
+        return d
+
+    a, b = run("a", [True, False, True]), run("b", [True, True, False])
+    result = CliRunner().invoke(app, ["eval", "compare", str(a), str(b)])
+    assert result.exit_code == 0, result.output
+    assert "+ q1: Q1" in result.output and "- q2: Q2" in result.output
+    result = CliRunner().invoke(app, ["eval", "compare", str(a), str(tmp_path / "nope")])
+    assert result.exit_code == 2 and "not an evaluation run folder" in result.output
+
+
+def test_bundled_question_set_passes_the_committed_gate(tmp_path, corpus_index):
+    """The CI regression gate: fact accuracy, abstention and citation validity above the committed minimums."""
+    out = tmp_path / "gate"
+    result = CliRunner().invoke(app, ["eval", str(SET), "--index", str(corpus_index), "--out", str(out), "--gate"])
+    summary = json.loads((out / "summary.json").read_text())
+    print(json.dumps({k: summary[k] for k in ("fact_accuracy", "abstention_recall", "citation_validity",
+                                             "source_cited_rate", "latency_ms_p50")}))
+    assert result.exit_code == 0, result.output + "\n" + "\n".join(check_gate(summary))
+    assert "Gate passed." in result.output
+
+
+def test_off_topic_questions_all_abstain(tmp_path, corpus_index):
+    out = tmp_path / "off"
+    result = CliRunner().invoke(app, ["eval", str(ROOT / "corpus" / "eval" / "offtopic.jsonl"), "--index",
+                                      str(corpus_index), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "summary.json").read_text())["abstention_recall"] >= 0.95
