@@ -33,7 +33,7 @@ if not conversation_id:
 turns = ctx.db.turns(conversation_id)
 
 with st.sidebar:
-    if st.button("New conversation", icon="➕"):
+    if st.button("New conversation", icon=":material/add:"):
         st.query_params["c"] = ctx.db.new_conversation()
         st.rerun()
     if turns:

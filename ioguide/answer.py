@@ -124,6 +124,23 @@ def _list_block(hit: Hit, cands: list[SentenceCandidate], anchor: SentenceCandid
     return block if sum(1 for c in block if c.bullet) >= 2 else []
 
 
+def _items_under_gap_lead_ins(cands: list[SentenceCandidate]) -> set[tuple[int, int]]:
+    """List items whose lead-in says the sources do not give something ("They do not state:"): each item is then
+    a thing that is NOT known, never an answer."""
+    out: set[tuple[int, int]] = set()
+    by_passage: dict[int, list[SentenceCandidate]] = {}
+    for c in cands:
+        by_passage.setdefault(c.passage, []).append(c)
+    for items in by_passage.values():
+        lead_is_gap = False
+        for c in sorted(items, key=lambda c: c.start):
+            if not c.bullet:
+                lead_is_gap = bool(_GAP.search(c.text))
+            elif lead_is_gap:
+                out.add((c.passage, c.start))
+    return out
+
+
 def _complete_lead_ins(hits: list[Hit], cands: list[SentenceCandidate],
                        chosen: list[SentenceCandidate]) -> list[SentenceCandidate]:
     """A chosen sentence that introduces a list ("... include:") brings its items; without them it is dropped."""
@@ -176,9 +193,10 @@ def compose_extractive(question: str, retrieval: Retrieval, store, embedder, ste
     cands = score_sentences(retrieval.query, hits, rows, qvec, stem)
     if not cands:
         return abstain(question, retrieval, "extractive")
+    gap_items = _items_under_gap_lead_ins(cands)
     ranked = sorted(cands, key=lambda c: -c.score)
     gaps = [c for c in ranked if _GAP.search(c.text)]
-    ranked = [c for c in ranked if not _GAP.search(c.text)]
+    ranked = [c for c in ranked if not _GAP.search(c.text) and (c.passage, c.start) not in gap_items]
     if gaps and (not ranked or gaps[0].score >= ranked[0].score - 0.05):
         # The closest passage says the sources do not give this: report that, citing it.
         return abstain(question, retrieval, "extractive", gap=gaps[0])

@@ -103,8 +103,6 @@ def show_answer(answer: dict, key: str, open_pages: bool = True) -> None:
         with st.expander(f"[{p['n']}] {_label(p, pages)}", expanded=len(cited) <= 2):
             st.html(passage_html(_hit(p), quotes, p["n"], anchor_prefix=f"{key}-src"))
             _open_source(p, pages, answer, key)
-    if not answer["grounded"] and answer.get("closest"):
-        st.caption("Closest documents: " + "; ".join(answer["closest"]))
 
 
 def _label(p: dict, pages: list[int]) -> str:

@@ -1,0 +1,87 @@
+"""One real browser session: start the app on 127.0.0.1, ask, open a source card, take screenshots.
+
+Playwright (PyPI) drives Debian's chromium; no browser download. Screenshots go to runs/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, free_port
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", "--disable-quic"]
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def served_app(corpus_index, tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    pytest.importorskip("playwright")
+    port = free_port()
+    env = {**os.environ, "IOGUIDE_INDEX_DIR": str(corpus_index),
+           "IOGUIDE_DATA_DIR": str(tmp_path_factory.mktemp("appdata"))}
+    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address",
+                             "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
+                             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=1)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        proc.kill()
+        pytest.fail("streamlit did not start within 90 s")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_ask_open_source_and_screenshot(served_app, tmp_path):
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = ROOT / "runs" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(served_app, wait_until="networkidle")
+        expect(page.get_by_text("not official CIRSE or IASIOS material")).to_be_visible(timeout=120_000)
+        box = page.get_by_placeholder("Ask about IASIOS accreditation or the CIRSE IO guidelines")
+        box.fill("How many patients are in the IASIOS internal case review?")
+        box.press("Enter")
+        marker = page.locator("a.marker").first
+        expect(marker).to_be_visible(timeout=120_000)
+        expect(page.locator(".answer")).to_contain_text("30")
+        page.screenshot(path=str(shots / "ask.png"), full_page=True)
+        card = page.locator("[data-testid='stExpander']").first
+        expect(card).to_contain_text("[1]")
+        if not card.locator("mark").first.is_visible():
+            card.locator("summary").first.click()
+        expect(card.locator("mark").first).to_be_visible(timeout=30_000)
+        card.screenshot(path=str(shots / "source-card.png"))
+        box.fill("Who won the football world cup in 1998?")
+        box.press("Enter")
+        expect(page.locator(".answer.not-covered")).to_be_visible(timeout=120_000)
+        page.screenshot(path=str(shots / "abstention.png"), full_page=True)
+        page.set_viewport_size({"width": 800, "height": 1000})  # tablet width
+        page.screenshot(path=str(shots / "tablet.png"))
+        browser.close()
+    assert (shots / "ask.png").stat().st_size > 10_000
+    shutil.copy(shots / "ask.png", tmp_path / "ask.png")
