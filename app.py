@@ -84,7 +84,7 @@ if question:
 
         def on_token(token: str) -> None:
             tokens.append(token)
-            box.markdown("".join(tokens).replace("<", "&lt;") + " ▌")
+            box.caption("Draft from the LLM, being verified against the passages: " + "".join(tokens) + " ▌")
 
         with st.spinner("Searching the guidelines ..."):
             try:

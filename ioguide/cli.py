@@ -267,3 +267,19 @@ def calibrate(
     if write:
         CALIBRATION_FILE.write_text(json.dumps(result, indent=2) + "\n")
         typer.echo(f"Wrote {CALIBRATION_FILE}")
+
+
+@bench_app.command("ingest")
+def bench_ingest_cmd(
+    paths: list[Path] = typer.Argument(None, help="Files or folders (default corpus/)."),
+    workdir: Path = typer.Option(Path(".bench-cache/ingest"), "--workdir", help="Scratch index (deleted first)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Ingest rate against the embedder's own throughput on the same texts."""
+    from .bench import bench_ingest
+    from .index import quiet_libraries
+
+    quiet_libraries()
+    result = bench_ingest(list(paths or [Settings().corpus_dir]), workdir, progress=lambda m: typer.echo(m, err=True))
+    typer.echo(json.dumps(result, indent=2) if as_json else
+               "\n".join(f"{k:32} {v}" for k, v in result.items()))

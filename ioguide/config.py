@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     llm_api_key: str = "not-needed"
     llm_timeout_s: float = 60.0
     llm_model_path: str = ""  # GGUF file for llm=llamacpp
+    llm_context_chars: int = 12000  # passage text sent to the LLM at most
+    llm_max_tokens: int = 512
     # ingestion limits
     max_file_mb: float = 50.0
     max_pdf_pages: int = 2000
