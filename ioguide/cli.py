@@ -147,6 +147,7 @@ def eval_cmd(
         assistant = Assistant.from_settings(settings, index, llm_name=llm)
         mode = "llm" if assistant.llm is not None else "extractive"
         options = AskOptions(k=k, mode=mode)
+        assistant.ask("warm up the model before timing", options=AskOptions(k=1))
         from tqdm import tqdm
 
         bar = tqdm(total=len(questions), unit="q", desc="Evaluating", file=sys.stderr)
