@@ -189,6 +189,7 @@ def compose_extractive(question: str, retrieval: Retrieval, store, embedder, ste
     if not retrieval.covered or not hits:
         return abstain(question, retrieval, "extractive")
     rows = store.sentence_records([h.chunk.chunk_id for h in hits])
+    # Sentences are scored against the question as asked; the expanded form only widens the search.
     qvec = embedder.embed_query(retrieval.query)
     cands = score_sentences(retrieval.query, hits, rows, qvec, stem)
     if not cands:

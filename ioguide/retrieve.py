@@ -73,6 +73,44 @@ class Retrieval:
     relevance: float
     covered: bool
     timings_ms: dict[str, float] = field(default_factory=dict)
+    search: str = ""  # the query as searched: abbreviations expanded, typos matched to indexed words
+
+
+# Short forms clinicians type, expanded in the query so BM25 and the embedding see the words documents use.
+ABBREVIATIONS = {
+    "procs": "procedures", "proc": "procedure", "yr": "year", "yrs": "years", "pa": "per year", "req": "requirement",
+    "reqs": "requirements", "min": "minimum", "max": "maximum", "pts": "patients", "pt": "patient",
+    "mets": "metastases", "rfa": "radiofrequency ablation", "mwa": "microwave ablation",
+    "hcc": "hepatocellular carcinoma",
+    "tace": "transarterial chemoembolisation", "tare": "transarterial radioembolisation",
+    "sirt": "selective internal radiation therapy radioembolisation", "pve": "portal vein embolisation",
+    "ir": "interventional radiology", "io": "interventional oncology", "mdt": "multidisciplinary team tumour board",
+    "mdtb": "multidisciplinary tumour board", "sop": "standards of practice", "sops": "standards of practice",
+    "coe": "centre of excellence", "icr": "internal case review", "qa": "quality assurance",
+    "anticoag": "anticoagulation", "inr": "international normalised ratio INR", "ct": "computed tomography CT",
+    "mri": "magnetic resonance imaging MRI", "y90": "yttrium-90", "lsf": "lung shunt fraction",
+    "rcc": "renal cell carcinoma", "crc": "colorectal cancer", "vp": "vertebroplasty", "ka": "kyphoplasty",
+    "pnb": "percutaneous needle biopsy", "ga": "general anaesthesia", "asa": "ASA physical status",
+}
+
+
+def expand_query(query: str, vocabulary: BM25Index | None = None) -> str:
+    """The query plus the long forms of known abbreviations and the likely intended word for typos (a word that
+    no chunk contains but that is close to one that does)."""
+    import difflib
+    import re
+
+    extra: list[str] = []
+    for word in re.findall(r"[A-Za-z][A-Za-z0-9-]*", query):
+        lower = word.lower()
+        if lower in ABBREVIATIONS:
+            extra.append(ABBREVIATIONS[lower])
+        elif vocabulary is not None and len(lower) >= 5 and not vocabulary.contains(lower):
+            stem = (vocabulary.tokenize([lower])[0] or [lower])[0]
+            close = difflib.get_close_matches(stem, vocabulary.words(stem[:2]), n=1, cutoff=0.8)
+            if close:
+                extra.append(close[0])
+    return f"{query} ({' '.join(dict.fromkeys(extra))})" if extra else query
 
 
 def load_threshold(default: float = 0.45) -> float:
@@ -106,6 +144,7 @@ class Retriever:
         self.candidates = candidates
         self.threshold = load_threshold() if threshold is None or threshold < 0 else threshold
         self.check_interval_s = check_interval_s
+        self.expand_queries = True
         self._bm25: BM25Index | None = None
         self._checked = 0.0
         self._docs: list[dict] | None = None
@@ -153,11 +192,12 @@ class Retriever:
         if allowed is not None and not allowed:
             return Retrieval(query, [], 0.0, False, {"total": 0.0})
         t = time.perf_counter()
-        qvec = self.embedder.embed_query(query)
+        search = expand_query(query, bm25) if self.expand_queries else query
+        qvec = self.embedder.embed_query(search)
         timings["embed"] = (time.perf_counter() - t) * 1000
         n = self.candidates
 
-        cand = self.candidates_for(query, qvec, allowed, n, timings)
+        cand = self.candidates_for(search, qvec, allowed, n, timings)
         if cand is None:
             return Retrieval(query, [], 0.0, False, {**timings, "total": (time.perf_counter() - t0) * 1000})
         t = time.perf_counter()
@@ -191,12 +231,12 @@ class Retriever:
             hits.append(Hit(chunk=chunk, score=float(fused[i]), found_by=found_by, features=feats))
             if len(hits) >= k:
                 break
-        relevance = self.relevance(query, hits, bm25)
+        relevance = self.relevance(search, hits, bm25)
         if expand:
             hits = self._expand(hits)
         timings["fetch"] = (time.perf_counter() - t) * 1000
         timings["total"] = (time.perf_counter() - t0) * 1000
-        return Retrieval(query, hits, relevance, relevance >= self.threshold, timings)
+        return Retrieval(query, hits, relevance, relevance >= self.threshold, timings, search=search)
 
     def fuse(self, bm: np.ndarray, dense: np.ndarray, sentence: np.ndarray,
              weights: Weights | None = None) -> np.ndarray:
@@ -270,7 +310,8 @@ class Retriever:
             coverage = 0.0
             if terms:
                 stems = set(bm25.tokenize([hit.chunk.title + " " + hit.chunk.section + " " + hit.chunk.text])[0])
-                q_stems = bm25.tokenize([" ".join(terms)])[0]
+                # Words no chunk contains (typos; names the answerer checks separately) do not count here.
+                q_stems = [s for s in bm25.tokenize([" ".join(terms)])[0] if bm25.contains(s)]
                 if q_stems:
                     coverage = sum(1 for s in q_stems if s in stems) / len(q_stems)
             score = 0.5 * sent + 0.2 * dense + 0.3 * coverage
