@@ -156,15 +156,19 @@ def _complete_lead_ins(hits: list[Hit], cands: list[SentenceCandidate],
     return out
 
 
-def unknown_terms(question: str, vocabulary) -> list[str]:
+def unknown_terms(question: str, vocabulary, word_pieces=None) -> list[str]:
     """Specific words of the question that no indexed passage contains, after allowing for typos: a word of 6+
-    letters whose stem is not in the BM25 vocabulary and has no close match there (difflib, ratio >= 0.8)."""
+    letters whose stem is not in the BM25 vocabulary and has no close match there (difflib, ratio >= 0.8), and that
+    is rare in English (the embedding model's tokenizer cuts it into 3+ word pieces: "pembrolizumab" is rare,
+    "needed" is not, so a small centre collection does not make everyday words look unknown)."""
     import difflib
 
     out = []
     for word in dict.fromkeys(re.findall(r"[A-Za-z][A-Za-z-]{5,}", question)):
         lower = word.lower()
         if lower in STOPWORDS_EXTRA or vocabulary.contains(lower):
+            continue
+        if word_pieces is not None and word_pieces(lower) < 3:
             continue
         if any(vocabulary.contains(lower[:i]) and vocabulary.contains(lower[i:]) for i in range(3, len(lower) - 1)):
             continue  # a compound written as one word: "cutoff" for "cut-off"
@@ -206,7 +210,8 @@ def compose_extractive(question: str, retrieval: Retrieval, store, embedder, ste
     best = ranked[0]
     if best.sim < min_sim and best.lexical < 0.5:
         return abstain(question, retrieval, "extractive")
-    unknown = unknown_terms(retrieval.query, vocabulary) if vocabulary is not None else []
+    pieces = (lambda w: embedder.count_tokens(w) - 2) if hasattr(embedder, "count_tokens") else None
+    unknown = unknown_terms(retrieval.query, vocabulary, pieces) if vocabulary is not None else []
     if unknown:
         # The question names something no indexed document mentions (e.g. a drug): nothing here can answer it.
         return abstain(question, retrieval, "extractive",
