@@ -318,3 +318,28 @@ def bench_ingest(paths: list[Path], workdir: Path, progress: Callable[[str], Non
             "embedder_chunks_per_s": round(len(texts) / embed_s, 1),
             "ingest_chunks_per_s": round(report.chunks_written / ingest_s, 1),
             "ingest_share_of_embedder_rate": round(embed_s / ingest_s, 3)}
+
+
+def ann_recall(handle, queries: list[str], n: int = 100) -> dict:
+    """Recall of Chroma's HNSW top-n against exact (brute-force) cosine search, for chunks and sentences."""
+    out = {}
+    for name, col in (("chunks", handle.store.chunks), ("sentences", handle.store.sentences)):
+        ids, vecs = [], []
+        offset = 0
+        while True:
+            got = col.get(include=["embeddings"], limit=5000, offset=offset)
+            if not got["ids"]:
+                break
+            ids += got["ids"]
+            vecs.append(np.asarray(got["embeddings"], dtype=np.float32))
+            offset += len(got["ids"])
+        matrix = np.vstack(vecs)
+        recalls = []
+        for q in queries:
+            qv = handle.embedder.embed_query(q)
+            exact = {ids[i] for i in np.argsort(-(matrix @ qv))[:n]}
+            approx = {i for i, _, _ in handle.store.query_ids(qv, n, sentences=(name == "sentences"))}
+            recalls.append(len(exact & approx) / n)
+        out[name] = {"vectors": len(ids), f"recall@{n}": round(float(np.mean(recalls)), 4),
+                     "min": round(float(np.min(recalls)), 4)}
+    return out
