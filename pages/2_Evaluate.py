@@ -24,6 +24,9 @@ if ctx.assistant is None:
 
 st.caption("Format: one question per line (JSONL) or CSV with columns id, question, answer_facts (| separated), "
            "expected_sources (doc_id or file#page, | separated), type (unanswerable to expect abstention), topic.")
+with st.sidebar:
+    st.download_button("Download clinicians' feedback (CSV)", ctx.db.feedback_csv(), file_name="feedback.csv",
+                       mime="text/csv")
 upload = st.file_uploader("Question set", type=["jsonl", "csv"])
 k = st.slider("k", 1, 15, 5)
 if upload and st.button("Run evaluation", type="primary"):

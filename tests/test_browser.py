@@ -61,6 +61,7 @@ def test_ask_open_source_and_screenshot(served_app, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
+        started = time.perf_counter()
         page.goto(served_app, wait_until="networkidle")
         expect(page.get_by_text("not official CIRSE or IASIOS material")).to_be_visible(timeout=120_000)
         box = page.get_by_placeholder("Ask about IASIOS accreditation or the CIRSE IO guidelines")
@@ -68,6 +69,7 @@ def test_ask_open_source_and_screenshot(served_app, tmp_path):
         box.press("Enter")
         marker = page.locator("a.marker").first
         expect(marker).to_be_visible(timeout=120_000)
+        first = time.perf_counter() - started
         expect(page.locator(".answer")).to_contain_text("30")
         page.screenshot(path=str(shots / "ask.png"), full_page=True)
         card = page.locator("[data-testid='stExpander']").first
@@ -76,9 +78,12 @@ def test_ask_open_source_and_screenshot(served_app, tmp_path):
             card.locator("summary").first.click()
         expect(card.locator("mark").first).to_be_visible(timeout=30_000)
         card.screenshot(path=str(shots / "source-card.png"))
+        t = time.perf_counter()
         box.fill("Who won the football world cup in 1998?")
         box.press("Enter")
         expect(page.locator(".answer.not-covered")).to_be_visible(timeout=120_000)
+        print(f"\nfirst answer {first:.1f} s after opening the page (model load included); "
+              f"next answer {time.perf_counter() - t:.1f} s")
         page.screenshot(path=str(shots / "abstention.png"), full_page=True)
         page.set_viewport_size({"width": 800, "height": 1000})  # tablet width
         page.screenshot(path=str(shots / "tablet.png"))
