@@ -1,4 +1,4 @@
-"""`ioguide` command: ask, eval, bench, calibrate, draft, coverage."""
+"""`ioguide` command: ask, eval, bench, calibrate, draft, coverage, audit."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from .cli_accreditation import register as register_accreditation
+from .cli_ops import register as register_ops
 from .config import Settings
 from .errors import IOGuideError
 
@@ -17,6 +18,7 @@ app = typer.Typer(add_completion=False, no_args_is_help=True,
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
 app.add_typer(bench_app, name="bench")
 register_accreditation(app)
+register_ops(app)  # bench scale, audit export|purge
 
 
 def _fail(exc: Exception) -> None:
@@ -151,9 +153,11 @@ def eval_cmd(
         from tqdm import tqdm
 
         bar = tqdm(total=len(questions), unit="q", desc="Evaluating", file=sys.stderr)
-        results = evaluate.run_eval(questions, lambda q: assistant.ask(q, options=options), k,
-                                    progress=lambda i, n: bar.update(1))
-        bar.close()
+        try:
+            results = evaluate.run_eval(questions, lambda q: assistant.ask(q, options=options), k,
+                                        progress=lambda i, n: bar.update(1))
+        finally:
+            bar.close()  # ends the progress line, so an error message stands on its own line
     except IOGuideError as exc:
         _fail(exc)
     r = assistant.retriever

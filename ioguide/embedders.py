@@ -79,10 +79,11 @@ class SentenceTransformerEmbedder:
         return vectors.astype(np.float32)
 
     def embed_query(self, text: str) -> np.ndarray:
-        cached = self._cache.get(text)
-        if cached is not None:
-            self._cache.move_to_end(text)
-            return cached
+        with self._lock:  # another thread may evict text between get and move_to_end (KeyError under load)
+            cached = self._cache.get(text)
+            if cached is not None:
+                self._cache.move_to_end(text)
+                return cached
         vector = self.embed_documents([text])[0]
         with self._lock:
             self._cache[text] = vector

@@ -309,7 +309,7 @@ class Retriever:
             dense = hit.features.get("dense", 0.0)
             coverage = 0.0
             if terms:
-                stems = set(bm25.tokenize([hit.chunk.title + " " + hit.chunk.section + " " + hit.chunk.text])[0])
+                stems = self._stems_of(hit.chunk, bm25)
                 # Words no chunk contains (typos; names the answerer checks separately) do not count here.
                 q_stems = [s for s in bm25.tokenize([" ".join(terms)])[0] if bm25.contains(s)]
                 if q_stems:
@@ -317,6 +317,17 @@ class Retriever:
             score = 0.5 * sent + 0.2 * dense + 0.3 * coverage
             best = max(best, score)
         return round(float(best), 4)
+
+    def _stems_of(self, chunk: Chunk, bm25: BM25Index) -> set[str]:
+        """A chunk's stems, cached: chunk ids are content hashes, so an entry never goes stale."""
+        cache = self.__dict__.setdefault("_stem_cache", {})
+        stems = cache.get(chunk.chunk_id)
+        if stems is None:
+            stems = set(bm25.tokenize([chunk.title + " " + chunk.section + " " + chunk.text])[0])
+            if len(cache) > 20000:
+                cache.clear()
+            cache[chunk.chunk_id] = stems
+        return stems
 
     def _expand(self, hits: list[Hit]) -> list[Hit]:
         """When the best-matching sentence sits at a chunk's edge, the answer may straddle the boundary: add the

@@ -1,6 +1,7 @@
 """Local SQLite storage: conversations (survive a page reload), feedback (exportable as CSV), and the audit trail.
 
 One file under the data directory; every write is its own short transaction, so several app processes can share it.
+The audit table is append-only: triggers refuse UPDATE, and DELETE except by `ioguide audit purge` (retention).
 """
 
 from __future__ import annotations
@@ -24,6 +25,12 @@ CREATE TABLE IF NOT EXISTS audit (id INTEGER PRIMARY KEY AUTOINCREMENT, created 
                                   detail TEXT);
 CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
     BEGIN SELECT RAISE(ABORT, 'audit is append-only'); END;
+-- Rows leave the audit trail only through `ioguide audit purge` (retention, ioguide/ops.py): it lists the ids in
+-- audit_purge and deletes them in the same transaction; any other DELETE is refused.
+CREATE TABLE IF NOT EXISTS audit_purge (id INTEGER PRIMARY KEY);
+CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+    WHEN NOT EXISTS (SELECT 1 FROM audit_purge WHERE audit_purge.id = OLD.id)
+    BEGIN SELECT RAISE(ABORT, 'audit rows are deleted only by `ioguide audit purge` (retention)'); END;
 """
 
 

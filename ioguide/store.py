@@ -60,10 +60,73 @@ def open_client(index_dir: Path | str | None = None, chroma_url: str = ""):
     try:
         return chromadb.PersistentClient(path=str(path), settings=settings)
     except Exception as exc:  # noqa: BLE001
+        _forget_client(path)
         raise NoIndexError(
             f"The index at {path} cannot be opened ({type(exc).__name__}: {str(exc)[:200]}). It may be damaged: "
             f"rebuild it with `python -m ingest --rebuild --index {path}`."
         ) from exc
+
+
+def _forget_client(path: Path) -> None:
+    """Chroma caches one client system per folder and process, even one whose start failed; drop it, or every later
+    open of the folder in this process (`ingest --rebuild` right after deleting a damaged index) fails too."""
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    try:
+        SharedSystemClient._identifier_to_system.pop(str(path), None)
+    except AttributeError:  # pragma: no cover - a later chromadb
+        SharedSystemClient.clear_system_cache()
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    errors: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError)
+    try:
+        import httpx
+
+        errors += (httpx.TransportError,)
+    except ImportError:  # pragma: no cover - chromadb depends on httpx
+        pass
+    return errors
+
+
+def location_of(client) -> str:
+    """http://host:port of a server client, or the folder of an embedded one: what error messages name."""
+    try:
+        s = client.get_settings()
+    except Exception:  # noqa: BLE001
+        return "the Chroma store"
+    if s.chroma_server_host:
+        scheme = "https" if s.chroma_server_ssl_enabled else "http"
+        return f"{scheme}://{s.chroma_server_host}:{s.chroma_server_http_port}"
+    return str(s.persist_directory)
+
+
+class _Guarded:
+    """A Chroma collection whose connection errors (server stopped, restarting, unreachable) become
+    StoreUnavailableError naming the server. The HTTP client reconnects by itself: once the server is back the next
+    call succeeds, so a long-lived Assistant (the app's) needs no rebuild."""
+
+    def __init__(self, collection, location: str):
+        self._collection = collection
+        self._location = location
+
+    def __getattr__(self, name: str):
+        attr = getattr(self._collection, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args, **kwargs):
+            try:
+                return attr(*args, **kwargs)
+            except _transport_errors() as exc:
+                raise StoreUnavailableError(_unavailable(self._location, exc)) from exc
+
+        return call
+
+
+def _unavailable(location: str, exc: BaseException) -> str:
+    return (f"The Chroma server at {location} does not answer ({type(exc).__name__}). Is `chroma run` up? "
+            f"IO Guide reconnects by itself once it is back.")
 
 
 def _join(values) -> str:
@@ -118,12 +181,14 @@ class ChromaStore:
     def __init__(self, client, model_id: str, create: bool = False):
         self.client = client
         self.model_id = model_id
+        self.location = location_of(client)
         try:
             existing = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
         except Exception as exc:  # noqa: BLE001
-            raise StoreUnavailableError(f"The Chroma store does not answer ({type(exc).__name__}: {exc}).") from exc
+            raise StoreUnavailableError(_unavailable(self.location, exc)) from exc
         if CHUNKS not in existing and not create:
-            raise NoIndexError("No index yet: run `python -m ingest corpus/` (or `make index`) first.")
+            raise NoIndexError(f"No index in {self.location} yet: run `python -m ingest corpus/` (or `make index`) "
+                               f"first; if an index was there before, it is damaged: {self.rebuild_command()}.")
         meta = {"embedding_model": model_id, "schema": SCHEMA_VERSION}
         self.chunks = self._collection(CHUNKS, meta, existing)
         self.sentences = self._collection(SENTENCES, meta, existing)
@@ -132,7 +197,7 @@ class ChromaStore:
         if recorded and recorded != model_id:
             raise ModelMismatchError(
                 f"This index was built with the embedding model '{recorded}', but '{model_id}' is configured. "
-                f"Either set IOGUIDE_EMBEDDER back, or rebuild: `python -m ingest --rebuild`."
+                f"Either set IOGUIDE_EMBEDDER back, or rebuild: {self.rebuild_command()}."
             )
         self.max_batch = 1000
         try:
@@ -140,11 +205,18 @@ class ChromaStore:
         except Exception:  # noqa: BLE001 - older servers
             pass
 
+    def rebuild_command(self) -> str:
+        if self.location.startswith(("http://", "https://")):
+            return f"`IOGUIDE_CHROMA_URL={self.location} python -m ingest --rebuild`"
+        return f"`python -m ingest --rebuild --index {self.location}`"
+
     def _collection(self, name: str, meta: dict[str, Any], existing: set[str]):
         if name in existing:
-            return self.client.get_collection(name, embedding_function=None)
-        return self.client.get_or_create_collection(
-            name, configuration={"hnsw": HNSW}, metadata=meta, embedding_function=None)
+            col = self.client.get_collection(name, embedding_function=None)
+        else:
+            col = self.client.get_or_create_collection(
+                name, configuration={"hnsw": HNSW}, metadata=meta, embedding_function=None)
+        return _Guarded(col, self.location)
 
     # ------------------------------------------------------------ writes
 
@@ -195,7 +267,7 @@ class ChromaStore:
         try:
             col = self.client.get_collection(CHUNKS, embedding_function=None)
         except Exception as exc:  # noqa: BLE001
-            raise StoreUnavailableError(f"The Chroma store does not answer ({type(exc).__name__}).") from exc
+            raise StoreUnavailableError(_unavailable(self.location, exc)) from exc
         return str((col.metadata or {}).get("fingerprint", ""))
 
     def count(self) -> int:
