@@ -214,6 +214,7 @@ def score_question(q: Question, answer: dict[str, Any], latency_ms: float, k: in
         "sources": [f"{p['title']} ({p.get('edition') or '-'}) {p['section']} p.{p.get('page_start')}"
                     for p in cited],
         "correct": correct, "latency_ms": round(latency_ms, 1),
+        "backend": answer.get("backend", ""), "notes": answer.get("notes", []),
     }
 
 
