@@ -97,7 +97,6 @@ ABBREVIATIONS = {
 def expand_query(query: str, vocabulary: BM25Index | None = None) -> str:
     """The query plus the long forms of known abbreviations and the likely intended word for typos (a word that
     no chunk contains but that is close to one that does)."""
-    import difflib
     import re
 
     extra: list[str] = []
@@ -105,12 +104,30 @@ def expand_query(query: str, vocabulary: BM25Index | None = None) -> str:
         lower = word.lower()
         if lower in ABBREVIATIONS:
             extra.append(ABBREVIATIONS[lower])
-        elif vocabulary is not None and len(lower) >= 5 and not vocabulary.contains(lower):
-            stem = (vocabulary.tokenize([lower])[0] or [lower])[0]
-            close = difflib.get_close_matches(stem, vocabulary.words(stem[:2]), n=1, cutoff=0.8)
+        elif vocabulary is not None and len(lower) >= 5:
+            close = _typo_match(vocabulary, lower)
             if close:
-                extra.append(close[0])
+                extra.append(close)
     return f"{query} ({' '.join(dict.fromkeys(extra))})" if extra else query
+
+
+def _typo_match(vocabulary: BM25Index, word: str) -> str:
+    """The indexed stem a word not in the index most likely meant ("" if none, or if the word is indexed).
+    Cached per index fingerprint: difflib over a vocabulary bucket costs milliseconds."""
+    import difflib
+
+    cache = vocabulary.__dict__.setdefault("_typo_cache", {})
+    if word in cache:
+        return cache[word]
+    close = ""
+    if not vocabulary.contains(word):
+        stem = (vocabulary.tokenize([word])[0] or [word])[0]
+        found = difflib.get_close_matches(stem, vocabulary.words(stem[:2]), n=1, cutoff=0.8)
+        close = found[0] if found else ""
+    if len(cache) > 50000:
+        cache.clear()
+    cache[word] = close
+    return close
 
 
 def load_threshold(default: float = 0.45) -> float:

@@ -355,10 +355,15 @@ class ChromaStore:
         if doc_ids is not None and not doc_ids:
             return []
         col = self.sentences if sentences else self.chunks
-        total = col.count()
-        if total == 0:
-            return []
-        res = col.query(query_embeddings=[vector], n_results=max(1, min(n, total)), where=self._where(doc_ids),
-                        include=["distances", "metadatas"] if sentences else ["distances"])
+        # No count() first: Chroma returns what it has when n exceeds it, and a count costs a round trip per query.
+        try:
+            res = col.query(query_embeddings=[vector], n_results=max(1, n), where=self._where(doc_ids),
+                            include=["distances", "metadatas"] if sentences else ["distances"])
+        except StoreUnavailableError:
+            raise
+        except Exception:  # noqa: BLE001 - an empty collection can refuse a query; anything else re-raises
+            if col.count() == 0:
+                return []
+            raise
         metas = res["metadatas"][0] if sentences else [{}] * len(res["ids"][0])
         return [(i, 1.0 - float(d), m) for i, d, m in zip(res["ids"][0], res["distances"][0], metas, strict=True)]
