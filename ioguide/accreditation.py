@@ -9,6 +9,7 @@ once over the guidelines, once over the centre's documents; only the centre's do
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
@@ -411,19 +412,25 @@ class AccreditationStore:
         con.execute("PRAGMA journal_mode=WAL")
         return con
 
-    # wording
-    def put_wording(self, rows: list[WordingRow], source: str, user: str = "") -> None:
+    @contextlib.contextmanager
+    def _transaction(self):
+        """One write transaction (BEGIN IMMEDIATE: concurrent writers wait, never interleave), rolled back on error."""
         con = self._connect()
         try:
             con.execute("BEGIN IMMEDIATE")
-            con.executemany("INSERT OR REPLACE INTO accreditation_wording VALUES (?,?,?,?,?,?,?)",
-                            [(r.requirement_id, r.title, r.wording, source, r.line, now_iso(), user) for r in rows])
+            yield con
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
         finally:
             con.close()
+
+    # wording
+    def put_wording(self, rows: list[WordingRow], source: str, user: str = "") -> None:
+        with self._transaction() as con:
+            con.executemany("INSERT OR REPLACE INTO accreditation_wording VALUES (?,?,?,?,?,?,?)",
+                            [(r.requirement_id, r.title, r.wording, source, r.line, now_iso(), user) for r in rows])
 
     def wording(self) -> dict[str, dict[str, Any]]:
         con = self._connect()
@@ -443,9 +450,7 @@ class AccreditationStore:
     # drafts
     def add_draft(self, draft: Draft) -> Draft:
         """Store draft as the requirement's next version; returns it with version, time and author set."""
-        con = self._connect()
-        try:
-            con.execute("BEGIN IMMEDIATE")
+        with self._transaction() as con:
             version = con.execute("SELECT COALESCE(MAX(version), 0) + 1 FROM accreditation_drafts "
                                   "WHERE requirement_id=?", (draft.requirement_id,)).fetchone()[0]
             draft = replace(draft, version=int(version), created=draft.created or now_iso())
@@ -453,12 +458,6 @@ class AccreditationStore:
                         "text, draft_json) VALUES (?,?,?,?,?,?,?,?)",
                         (draft.requirement_id, draft.version, draft.created, draft.author, draft.origin, draft.status,
                          draft.text, json.dumps(draft.to_json(), ensure_ascii=False)))
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
-        finally:
-            con.close()
         return draft
 
     def _rows(self, sql: str, args: tuple = ()) -> list[Draft]:

@@ -87,6 +87,20 @@ def make_pdf(path: Path, pages: list[list[str]], header: str = "", footer: str =
     return path
 
 
+def wait_http(url: str, seconds: float) -> bool:
+    """Poll url until it answers (True) or seconds pass (False)."""
+    import urllib.request
+
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=1)
+            return True
+        except OSError:
+            time.sleep(0.3)
+    return False
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -102,16 +116,7 @@ def chroma_server(tmp_path_factory):
     proc = subprocess.Popen([str(exe), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    import urllib.request
-
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.3)
-    else:
+    if not wait_http(f"{url}/api/v2/heartbeat", 60):
         proc.kill()
         pytest.fail("chroma run did not start within 60 s")
     yield {"url": url, "proc": proc, "path": data, "port": port}
