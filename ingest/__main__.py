@@ -19,6 +19,7 @@ def _wipe(index_dir: Path, settings: Settings) -> None:
     be opened is deleted from disk instead."""
     from ioguide.index import bm25_dir_for
     from ioguide.store import CHUNKS, DOCUMENTS, SENTENCES, open_client
+    from ioguide.vectors import vectors_dir_for
 
     try:
         client = open_client(index_dir, settings.chroma_url)
@@ -30,7 +31,9 @@ def _wipe(index_dir: Path, settings: Settings) -> None:
         if settings.chroma_url:
             raise
         shutil.rmtree(index_dir, ignore_errors=True)
-    shutil.rmtree(bm25_dir_for(index_dir, settings.chroma_url), ignore_errors=True)
+    bm25_dir = bm25_dir_for(index_dir, settings.chroma_url)
+    shutil.rmtree(bm25_dir, ignore_errors=True)
+    shutil.rmtree(vectors_dir_for(bm25_dir), ignore_errors=True)
 
 
 @app.command()
@@ -69,7 +72,8 @@ def main(
 
         report = sync(paths, handle.store, handle.embedder, handle.bm25_dir, collection=collection,
                       max_bytes=int(settings.max_file_mb * 1024 * 1024), max_pages=settings.max_pdf_pages,
-                      max_seconds=settings.max_load_seconds, progress=progress)
+                      max_seconds=settings.max_load_seconds, progress=progress,
+                      exact_max_vectors=settings.exact_search_max_vectors)
         if bar is not None:
             bar.close()
     except IOGuideError as exc:

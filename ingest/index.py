@@ -21,6 +21,7 @@ from ioguide.errors import LoadError
 from ioguide.store import ChromaStore
 from ioguide.text import chunk_embedding_text, sentence_embedding_text, sentence_spans
 from ioguide.types import Chunk, DocumentInfo
+from ioguide.vectors import DEFAULT_MAX_VECTORS, rebuild_vectors, vectors_dir_for
 
 from .chunking import chunk_sections
 from .loaders import SIDECAR_SUFFIXES, SUPPORTED, load_file
@@ -144,7 +145,8 @@ def write_documents(store: ChromaStore, embedder, batch: list[tuple[DocumentInfo
 def sync(paths: list[Path], store: ChromaStore, embedder, bm25_dir: Path, collection: str = "guidelines",
          max_bytes: int = 50 * 1024 * 1024, max_pages: int = 2000, batch_chunks: int = 256,
          max_seconds: float = 300.0,
-         progress: Callable[[int, int, str], None] | None = None) -> SyncReport:
+         progress: Callable[[int, int, str], None] | None = None,
+         exact_max_vectors: int = DEFAULT_MAX_VECTORS) -> SyncReport:
     """Bring the index in line with the files under paths. Never raises for one bad file."""
     started = time.perf_counter()
     report = SyncReport()
@@ -204,9 +206,16 @@ def sync(paths: list[Path], store: ChromaStore, embedder, bm25_dir: Path, collec
             report.chunks_removed += store.delete_document(row["doc_id"])
             report.removed.append(source)
     if report.indexed or report.removed or store.fingerprint() == "" or not (bm25_dir / "meta.json").exists():
-        rebuild_bm25(store, bm25_dir)
+        refresh_side_indexes(store, bm25_dir, exact_max_vectors)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def refresh_side_indexes(store: ChromaStore, bm25_dir: Path, exact_max_vectors: int = DEFAULT_MAX_VECTORS) -> None:
+    """After any change to the store: rebuild BM25 (which re-tags the store's fingerprint, so other processes
+    notice) and the exact-search vector cache, so the first question after a change does not pay for them."""
+    bm25 = rebuild_bm25(store, bm25_dir)
+    rebuild_vectors(store, vectors_dir_for(bm25_dir), bm25.fingerprint, exact_max_vectors)
 
 
 def _with_doc_id(info: DocumentInfo, doc_id: str) -> DocumentInfo:

@@ -78,6 +78,10 @@ class BM25Index:
         stems = self.tokenize([word])[0]
         return bool(stems) and all(s in self._retriever.vocab_dict for s in stems)
 
+    def has_stem(self, stem: str) -> bool:
+        """Whether an already stemmed token is in the index's vocabulary."""
+        return self._retriever is not None and stem in self._retriever.vocab_dict
+
     def words(self, prefix: str) -> list[str]:
         """Indexed stems that start with prefix (for typo-tolerant lookups)."""
         if self._retriever is None:

@@ -214,6 +214,7 @@ def bench_latency_cmd(
     index: Path | None = typer.Option(None, "--index"),
     chunks: int = typer.Option(0, "--chunks", help="Also measure at this many chunks (synthetic, cached)."),
     repeats: int = typer.Option(200, "--repeats"),
+    dense: str = typer.Option("auto", "--dense", help="auto: exact in memory when it fits; hnsw: Chroma's ANN."),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """p50/p95 query latency and peak memory at the bundled corpus size (and at --chunks synthetic chunks)."""
@@ -224,22 +225,59 @@ def bench_latency_cmd(
     s = Settings()
     rows = []
     try:
+        if dense not in ("auto", "hnsw"):
+            raise typer.BadParameter("--dense must be auto or hnsw")
+        limit = 0 if dense == "hnsw" else s.exact_search_max_vectors
         rows.append({"index": "bundled", **bench_latency(open_index(index or s.index_dir, s.chroma_url), 0,
-                                                          repeats=repeats)})
+                                                          repeats=repeats, exact_max_vectors=limit)})
         if chunks:
             from .bench import synthetic_index
 
             handle = synthetic_index(chunks, Path(".bench-cache") / f"synthetic-{chunks}",
                                      progress=lambda m: typer.echo(m, err=True))
-            rows.append({"index": f"synthetic-{chunks}", **bench_latency(handle, chunks, repeats=repeats)})
+            rows.append({"index": f"synthetic-{chunks}", **bench_latency(handle, chunks, repeats=repeats,
+                                                                         exact_max_vectors=limit)})
     except IOGuideError as exc:
         _fail(exc)
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
     for r in rows:
-        typer.echo(f"{r['index']:18} chunks {r['chunks']:>8}  p50 {r['p50_ms']:7.1f} ms  p95 {r['p95_ms']:7.1f} ms  "
-                   f"peak RSS {r['peak_rss_mb']:.0f} MB")
+        typer.echo(f"{r['index']:18} chunks {r['chunks']:>8}  dense {r['dense']:5}  p50 {r['p50_ms']:7.1f} ms  "
+                   f"p95 {r['p95_ms']:7.1f} ms  peak RSS {r['peak_rss_mb']:.0f} MB")
+
+
+@bench_app.command("ann")
+def bench_ann_cmd(
+    index: Path | None = typer.Option(None, "--index", help="Index to check (default: the configured one)."),
+    beir: Path | None = typer.Option(None, "--beir", help="Use this BEIR dataset's cached index and its queries."),
+    n: int = typer.Option(100, "--n", help="Top-n compared."),
+    queries: int = typer.Option(100, "--queries", help="How many queries."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Recall of Chroma's HNSW against exact search, for the chunk and the sentence collection."""
+    from .bench import DEFAULT_QUERIES, ann_recall, beir_cache_dir, load_beir
+    from .index import open_index, quiet_libraries
+
+    quiet_libraries()
+    s = Settings()
+    try:
+        if beir is not None:
+            data = load_beir(beir, "test")
+            handle = open_index(beir_cache_dir(beir))
+            texts = list(data.queries.values())[:queries]
+        else:
+            handle = open_index(index or s.index_dir, s.chroma_url)
+            texts = (DEFAULT_QUERIES * (1 + queries // len(DEFAULT_QUERIES)))[:queries]
+        result = ann_recall(handle, texts, n)
+    except IOGuideError as exc:
+        _fail(exc)
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    for name, r in result.items():
+        typer.echo(f"{name:10} vectors {r['vectors']:>8} (distinct {r['distinct_vectors']:>8})  "
+                   f"recall@{n} {r[f'recall@{n}']:.4f} (min {r['min']:.2f})  id overlap {r[f'id_overlap@{n}']:.4f}")
 
 
 @app.command()

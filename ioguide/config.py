@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     # retrieval
     k: int = 5
     candidates: int = 100
+    exact_search_max_vectors: int = Field(
+        default=100_000, description="Dense search runs exactly in memory up to this many vectors (chunks + "
+                                     "sentences, about 1.5 KB each); above it, through Chroma's HNSW. 0: always HNSW.")
     w_bm25: float = 0.35
     w_dense: float = 0.25
     w_sentence: float = 0.40

@@ -15,6 +15,7 @@ from .bm25 import BM25Index, rebuild_bm25
 from .store import ChromaStore
 from .text import content_terms
 from .types import Chunk, Hit
+from .vectors import DEFAULT_MAX_VECTORS, VectorIndex, rebuild_vectors, vectors_dir_for
 
 CALIBRATION_FILE = Path(__file__).parent / "data" / "calibration.json"
 
@@ -63,7 +64,13 @@ class Candidates:
     bm25_top: dict[str, float]
     dense_top: set[str]
     sentence_top: dict[str, float]
-    best_sentence: dict[str, tuple[int, int]]
+    best_sentence: dict[str, tuple[int, int]]  # (start, end) of each candidate's best sentence, where known
+    span_of: object = None  # or a function chunk id -> (start, end) | None, computed on demand (exact path)
+
+    def best_span(self, cid: str) -> tuple[int, int] | None:
+        if cid in self.best_sentence:
+            return self.best_sentence[cid]
+        return self.span_of(cid) if callable(self.span_of) else None
 
 
 @dataclass
@@ -153,7 +160,8 @@ class Retriever:
     """Query path over one store. Thread-safe; cheap to call repeatedly (the query embedding is cached)."""
 
     def __init__(self, store: ChromaStore, embedder, bm25_dir: Path, weights: Weights | None = None,
-                 candidates: int = 100, threshold: float | None = None, check_interval_s: float = 2.0):
+                 candidates: int = 100, threshold: float | None = None, check_interval_s: float = 2.0,
+                 exact_max_vectors: int = DEFAULT_MAX_VECTORS):
         self.store = store
         self.embedder = embedder
         self.bm25_dir = Path(bm25_dir)
@@ -162,7 +170,10 @@ class Retriever:
         self.threshold = load_threshold() if threshold is None or threshold < 0 else threshold
         self.check_interval_s = check_interval_s
         self.expand_queries = True
+        self.exact_max_vectors = exact_max_vectors
         self._bm25: BM25Index | None = None
+        self._vectors: VectorIndex | None = None
+        self._vectors_fp: str | None = None
         self._checked = 0.0
         self._docs: list[dict] | None = None
         self._docs_fp = ""
@@ -186,7 +197,36 @@ class Retriever:
             if self._docs is None or self._docs_fp != self._bm25.fingerprint:
                 self._docs = self.store.documents_list()
                 self._docs_fp = self._bm25.fingerprint
+            if self._vectors_fp != self._bm25.fingerprint:
+                self._vectors = self._load_vectors(self._bm25.fingerprint)
+                self._vectors_fp = self._bm25.fingerprint
             self._checked = now
+
+    def _load_vectors(self, fingerprint: str) -> VectorIndex | None:
+        """The exact in-memory vectors for this fingerprint, or None: Chroma's HNSW answers dense queries."""
+        if self.exact_max_vectors <= 0 or not fingerprint:
+            return None
+        directory = vectors_dir_for(self.bm25_dir)
+        index = VectorIndex.load(directory)
+        if index is not None and index.fingerprint == fingerprint and index.size <= self.exact_max_vectors:
+            return index
+        return rebuild_vectors(self.store, directory, fingerprint, self.exact_max_vectors)
+
+    @property
+    def exact(self) -> bool:
+        """Whether dense search runs exactly in memory (else through Chroma's HNSW)."""
+        self._sync()
+        return self._vectors is not None
+
+    def sentence_records(self, chunk_ids: list[str]) -> dict[str, list[tuple[int, int, np.ndarray]]]:
+        """Each chunk's sentences as (start, end, vector), from memory when the exact cache is loaded."""
+        self._sync()
+        vectors = self._vectors
+        if vectors is not None:
+            found = vectors.sentence_records(chunk_ids)
+            if len(found) == len(set(chunk_ids)):
+                return found
+        return self.store.sentence_records(chunk_ids)
 
     def documents(self) -> list[dict]:
         self._sync()
@@ -221,7 +261,7 @@ class Retriever:
         cands, bm_arr, de_arr, se_arr = cand.ids, cand.bm25, cand.dense, cand.sentence
         fused = self.fuse(bm_arr, de_arr, se_arr)
         order = np.argsort(-fused)
-        bm_top, dense, sentence, best_sentence = cand.bm25_top, cand.dense_top, cand.sentence_top, cand.best_sentence
+        bm_top, dense, sentence = cand.bm25_top, cand.dense_top, cand.sentence_top
         timings["fuse"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
@@ -243,8 +283,9 @@ class Retriever:
                                                         ("sentence", cid in sentence)) if present)
             feats = {"bm25": float(bm_arr[i]), "dense": float(de_arr[i]), "sentence": float(se_arr[i]),
                      "fused": float(fused[i])}
-            if cid in best_sentence:
-                feats["best_start"], feats["best_end"] = best_sentence[cid]
+            span = cand.best_span(cid)
+            if span is not None:
+                feats["best_start"], feats["best_end"] = span
             hits.append(Hit(chunk=chunk, score=float(fused[i]), found_by=found_by, features=feats))
             if len(hits) >= k:
                 break
@@ -276,6 +317,8 @@ class Retriever:
         top_bm = np.argpartition(-bm_scores, min(n, bm_scores.size - 1))[:n] if bm_scores.size else []
         bm_top = {bm25.ids[i]: float(bm_scores[i]) for i in top_bm if bm_scores[i] > 0}
         timings["bm25"] = (time.perf_counter() - t) * 1000
+        if self._vectors is not None:
+            return self._exact_candidates(self._vectors, bm_scores, bm_top, qvec, allowed, n, timings)
 
         t = time.perf_counter()
         dense = {cid: sim for cid, sim, _ in self.store.query_ids(qvec, n, allowed)}
@@ -305,6 +348,66 @@ class Retriever:
             sentence=np.array([sentence.get(c, s_floor) for c in cands]),
             bm25_top=bm_top, dense_top=dense_top, sentence_top=sentence, best_sentence=best_sentence)
 
+    def _exact_candidates(self, vectors: VectorIndex, bm_scores: np.ndarray, bm_top: dict[str, float],
+                          qvec: np.ndarray, allowed: list[str] | None, n: int,
+                          timings: dict[str, float]) -> Candidates | None:
+        """Candidates from exact in-memory search: top n chunks by whole-chunk cosine and top n by best sentence,
+        plus BM25's; every candidate then gets its exact dense and sentence scores (no floor values)."""
+        bm25 = self._bm25
+        t = time.perf_counter()
+        chunk_sims = vectors.chunk_sims(qvec)
+        sent_sims = vectors.sentence_sims(qvec)
+        best = vectors.best_per_chunk(sent_sims)
+        ranked_dense, ranked_best = chunk_sims, best
+        if allowed is not None:
+            keep = self._row_mask(vectors, allowed)
+            ranked_dense = np.where(keep, chunk_sims, -3.0)
+            ranked_best = np.where(keep, best, -3.0)
+        ids = vectors.chunk_ids
+
+        def top(values: np.ndarray) -> list[int]:
+            if values.size == 0:
+                return []
+            m = min(n, values.size)
+            rows = np.argpartition(-values, m - 1)[:m]
+            return [int(r) for r in rows if values[r] > -2.0]
+
+        dense_rows = top(ranked_dense)
+        sentence_rows = [r for r in top(ranked_best) if best[r] > -1.0]
+        timings["dense"] = (time.perf_counter() - t) * 1000
+        dense_top = {ids[r] for r in dense_rows}
+        sentence_top = {ids[r]: float(best[r]) for r in sentence_rows}
+        cands = list(dict.fromkeys(list(bm_top) + [ids[r] for r in dense_rows] + list(sentence_top)))
+        cands = [c for c in cands if c in vectors.row]
+        if not cands:
+            return None
+        rows = np.array([vectors.row[c] for c in cands])
+        cand_best = best[rows]
+        present = cand_best > -1.0
+        floor = float(cand_best[present].min()) if present.any() else 0.0
+        return Candidates(
+            ids=cands,
+            bm25=np.array([float(bm_scores[bm25.position[c]]) if c in bm25.position else 0.0 for c in cands]),
+            dense=chunk_sims[rows].astype(np.float64),
+            sentence=np.where(present, cand_best, floor).astype(np.float64),
+            bm25_top=bm_top, dense_top=dense_top, sentence_top=sentence_top, best_sentence={},
+            span_of=lambda cid: vectors.best_sentence(vectors.row[cid], sent_sims) if cid in vectors.row else None)
+
+    def _row_mask(self, vectors: VectorIndex, allowed: list[str]) -> np.ndarray:
+        """Which rows of the vector cache belong to an allowed document (cached per filter and fingerprint)."""
+        key = (vectors.fingerprint, frozenset(allowed))
+        cache = self.__dict__.setdefault("_mask_cache", {})
+        mask = cache.get(key)
+        if mask is None:
+            docs_of = self._doc_of_ids()
+            allowed_set = set(allowed)
+            mask = np.fromiter((docs_of.get(cid) in allowed_set for cid in vectors.chunk_ids), dtype=bool,
+                               count=len(vectors.chunk_ids))
+            if len(cache) > 64:
+                cache.clear()
+            cache[key] = mask
+        return mask
+
     def _doc_of_ids(self) -> dict[str, str]:
         # chunk id -> doc id, built once per BM25 fingerprint
         cache = getattr(self, "_doc_of_cache", None)
@@ -320,17 +423,16 @@ class Retriever:
         if not hits:
             return 0.0
         terms = [t for t in dict.fromkeys(content_terms(query)) if len(t) > 1]
+        # Words no chunk contains (typos; names the answerer checks separately) do not count here.
+        q_stems = [s for s in bm25.tokenize([" ".join(terms)])[0] if bm25.has_stem(s)] if terms else []
         best = 0.0
         for hit in hits[:3]:
             sent = hit.features.get("sentence", 0.0)
             dense = hit.features.get("dense", 0.0)
             coverage = 0.0
-            if terms:
+            if q_stems:
                 stems = self._stems_of(hit.chunk, bm25)
-                # Words no chunk contains (typos; names the answerer checks separately) do not count here.
-                q_stems = [s for s in bm25.tokenize([" ".join(terms)])[0] if bm25.contains(s)]
-                if q_stems:
-                    coverage = sum(1 for s in q_stems if s in stems) / len(q_stems)
+                coverage = sum(1 for s in q_stems if s in stems) / len(q_stems)
             score = 0.5 * sent + 0.2 * dense + 0.3 * coverage
             best = max(best, score)
         return round(float(best), 4)

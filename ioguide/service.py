@@ -22,12 +22,13 @@ class AskOptions:
 
 class Assistant:
     def __init__(self, handle: IndexHandle, weights: Weights | None = None, threshold: float | None = None,
-                 candidates: int = 100, llm=None):
+                 candidates: int = 100, llm=None, exact_max_vectors: int | None = None):
         self.handle = handle
         self.store = handle.store
         self.embedder = handle.embedder
         self.retriever = Retriever(handle.store, handle.embedder, handle.bm25_dir, weights=weights,
-                                   candidates=candidates, threshold=threshold)
+                                   candidates=candidates, threshold=threshold,
+                                   **({} if exact_max_vectors is None else {"exact_max_vectors": exact_max_vectors}))
         self.llm = llm
 
     @classmethod
@@ -41,7 +42,8 @@ class Assistant:
 
             llm = build_llm(name, settings)
         return cls(handle, Weights(settings.w_bm25, settings.w_dense, settings.w_sentence),
-                   threshold=settings.abstain_threshold, candidates=settings.candidates, llm=llm)
+                   threshold=settings.abstain_threshold, candidates=settings.candidates, llm=llm,
+                   exact_max_vectors=settings.exact_search_max_vectors)
 
     def stem(self, text: str) -> list[str]:
         self.retriever._sync()
@@ -65,12 +67,12 @@ class Assistant:
         elif options.mode == "llm" and self.llm is not None:
             from .llms import compose_with_llm
 
-            extractive = compose_extractive(question, retrieval, self.store, self.embedder, self.stem,
+            extractive = compose_extractive(question, retrieval, self.retriever, self.embedder, self.stem,
                                             vocabulary=self.retriever._bm25)
-            answer = compose_with_llm(question, retrieval, extractive, self.llm, self.embedder, self.store,
+            answer = compose_with_llm(question, retrieval, extractive, self.llm, self.embedder, self.retriever,
                                       on_token=on_token)
         else:
-            answer = compose_extractive(question, retrieval, self.store, self.embedder, self.stem,
+            answer = compose_extractive(question, retrieval, self.retriever, self.embedder, self.stem,
                                         vocabulary=self.retriever._bm25)
         answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
         return answer

@@ -312,6 +312,20 @@ class ChromaStore:
                 yield chunk_from_record(cid, text, meta)
             offset += len(got["ids"])
 
+    def iter_vectors(self, sentences: bool = False, batch: int = 5000) -> Iterator[tuple[list[str], np.ndarray,
+                                                                                    list[dict[str, Any]]]]:
+        """Every stored vector, in batches of (ids, matrix, metadatas): chunks' (metadatas empty) or sentences'."""
+        col = self.sentences if sentences else self.chunks
+        include = ["embeddings", "metadatas"] if sentences else ["embeddings"]
+        offset = 0
+        while True:
+            got = col.get(include=include, limit=batch, offset=offset)
+            if not got["ids"]:
+                return
+            metas = got["metadatas"] if sentences else [{}] * len(got["ids"])
+            yield list(got["ids"]), np.asarray(got["embeddings"], dtype=np.float32), list(metas)
+            offset += len(got["ids"])
+
     def chunk_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
         for i in range(0, len(ids), self.max_batch):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from ingest.index import sync
+from ingest.index import refresh_side_indexes, sync
 from ioguide.library import check_upload, documents_table, store_upload
 from ui import auth
 from ui import components as ui
@@ -47,7 +47,8 @@ if files and st.button("Index uploaded files", type="primary"):
             report = sync(saved, store, ctx.assistant.embedder, ctx.assistant.retriever.bm25_dir,
                           collection="centre", max_bytes=int(settings.max_file_mb * 1024 * 1024),
                           max_pages=settings.max_pdf_pages,
-                          progress=lambda n, total, name: bar.progress(n / max(total, 1), text=Path(name).name))
+                          progress=lambda n, total, name: bar.progress(n / max(total, 1), text=Path(name).name),
+                          exact_max_vectors=settings.exact_search_max_vectors)
             for name, why in report.skipped:
                 st.error(f"{Path(name).name}: {why}")
             status.update(label=report.summary().splitlines()[0], state="complete" if not report.skipped else "error")
@@ -61,7 +62,7 @@ if role == "admin":
         if st.button("Re-index the bundled corpus"):
             with st.status("Re-indexing corpus/ ...") as status:
                 report = sync([ctx.settings.corpus_dir], store, ctx.assistant.embedder,
-                              ctx.assistant.retriever.bm25_dir)
+                              ctx.assistant.retriever.bm25_dir, exact_max_vectors=ctx.settings.exact_search_max_vectors)
                 status.update(label=report.summary().splitlines()[0], state="complete")
             ctx.db.audit("reindex", {"indexed": len(report.indexed), "removed": len(report.removed)}, user=user)
     with c2:
@@ -69,7 +70,9 @@ if role == "admin":
         doomed = st.selectbox("Delete a document from the index", [""] + list(labels),
                               format_func=lambda d: labels.get(d, "choose ..."))
         if doomed and st.button(f"Delete {labels[doomed]}", type="secondary"):
-            removed = store.delete_document(doomed)
+            with st.spinner("Removing the document and refreshing the search indexes ..."):
+                removed = store.delete_document(doomed)
+                refresh_side_indexes(store, ctx.assistant.retriever.bm25_dir, ctx.settings.exact_search_max_vectors)
             ctx.db.audit("delete", {"doc_id": doomed, "chunks": removed}, user=user)
             st.success(f"Removed {labels[doomed]} ({removed} passages).")
             st.rerun()

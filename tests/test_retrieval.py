@@ -137,6 +137,52 @@ def test_bm25_follows_changes_made_by_another_process(tmp_path, embedder):
     hits = reader.retrieve("zebrafish husbandry", k=1).hits
     assert hits[0].chunk.doc_id == "b"
     assert hits[0].features["bm25"] > 0
+    # The in-memory vectors followed too: the new chunk was found by the dense side, with its exact cosine.
+    assert reader.exact and {"dense", "sentence"} <= set(hits[0].found_by)
+    vec = handle.store.chunk_vectors([hits[0].chunk.chunk_id])[hits[0].chunk.chunk_id]
+    qvec = handle.embedder.embed_query(reader.retrieve("zebrafish husbandry", k=1).search)
+    assert hits[0].features["dense"] == pytest.approx(float(vec @ qvec), abs=1e-4)
+
+
+def test_exact_and_hnsw_dense_search_agree_on_the_bundled_corpus(assistant):
+    """The in-memory exact search and Chroma's HNSW path rank the same passages first; filters hold on both."""
+    exact = assistant.retriever
+    hnsw = Retriever(exact.store, exact.embedder, exact.bm25_dir, exact_max_vectors=0)
+    assert exact.exact and not hnsw.exact
+    questions = ["min procs per yr for iasios", "contraindications to chemoembolisation",
+                 "lung shunt fraction radioembolisation", "INR before high bleeding risk procedure",
+                 "How many patients are in the IASIOS internal case review?"]
+    for q in questions:
+        a = [h.chunk.chunk_id for h in exact.retrieve(q, k=5, expand=False).hits]
+        b = [h.chunk.chunk_id for h in hnsw.retrieve(q, k=5, expand=False).hits]
+        assert a[0] == b[0] and len(set(a) & set(b)) >= 4, (q, a, b)
+    for r in (exact, hnsw):
+        hits = r.retrieve("grade 3", k=5, filters=Filters(doc_ids=("cirse-complications-2017",))).hits
+        assert hits and {h.chunk.doc_id for h in hits} == {"cirse-complications-2017"}
+        assert all("best_start" in h.features for h in hits)
+
+
+def test_damaged_or_oversized_vector_cache_is_rebuilt_or_skipped(tmp_path, embedder):
+    from ingest.index import sync
+    from ioguide.index import open_index
+    from ioguide.vectors import VectorIndex, vectors_dir_for
+
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.md").write_text("# A\n\nThe angiography suite opens at seven. Coffee is served at eight.\n")
+    handle = open_index(tmp_path / "idx", create=True)
+    sync([docs], handle.store, handle.embedder, handle.bm25_dir)
+    cache = vectors_dir_for(handle.bm25_dir)
+    saved = VectorIndex.load(cache)
+    assert saved is not None and len(saved.chunk_ids) == 1 and len(saved.sentences) == 2
+    (cache / "sentences.npy").write_bytes(b"not an array")  # damaged on disk
+    r = Retriever(handle.store, handle.embedder, handle.bm25_dir)
+    assert r.exact and r.retrieve("when does the angiography suite open", k=1).hits[0].chunk.doc_id == "a"
+    assert VectorIndex.load(cache) is not None  # rebuilt and saved again
+    small = Retriever(handle.store, handle.embedder, handle.bm25_dir, exact_max_vectors=2)
+    assert not small.exact  # 3 vectors > 2: Chroma's HNSW answers, the cache is removed
+    assert small.retrieve("when does the angiography suite open", k=1).hits[0].chunk.doc_id == "a"
+    assert not cache.exists()
 
 
 @pytest.mark.parametrize("query", ["", "   ", "\x00\x01", "🙂🙂🙂", "a" * 20000])
