@@ -11,7 +11,7 @@ export OPENBLAS_NUM_THREADS := 1
 .PHONY: run test install install-test index lint bench clean
 
 run: install index
-	$(VENV)/bin/streamlit run app.py --server.address 127.0.0.1 --server.port 8501
+	$(PY) -m ui.serve --server.address 127.0.0.1 --server.port 8501  # streamlit run app.py, model loading from launch
 
 install: $(VENV)/.installed
 

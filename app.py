@@ -10,9 +10,13 @@ from ui import auth
 from ui import components as ui
 
 st.set_page_config(page_title="IO Guide", page_icon="📘", layout="wide")
-ctx = ui.context()
+ctx = ui.context(load=False)
 user = auth.require(ctx, "ask")
 ui.header()
+# The chat box is drawn before the model and index load (first run after a launch), so the page is usable at once;
+# a question typed meanwhile is answered as soon as they are ready.
+typed = st.chat_input("Ask about IASIOS accreditation or the CIRSE IO guidelines")
+ui.load_assistant(ctx)
 if ctx.assistant is None:
     st.error(ctx.error)
     st.stop()
@@ -70,7 +74,6 @@ if not turns:
         if cols[j % 2].button(starter, key=f"starter-{j}"):
             pending = starter
 
-typed = st.chat_input("Ask about IASIOS accreditation or the CIRSE IO guidelines")
 question = typed or pending
 if question:
     if not question.strip():

@@ -87,7 +87,7 @@ def make_pdf(path: Path, pages: list[list[str]], header: str = "", footer: str =
     return path
 
 
-def wait_http(url: str, seconds: float) -> bool:
+def wait_http(url: str, seconds: float, interval: float = 0.3) -> bool:
     """Poll url until it answers (True) or seconds pass (False)."""
     import urllib.request
 
@@ -97,7 +97,7 @@ def wait_http(url: str, seconds: float) -> bool:
             urllib.request.urlopen(url, timeout=1)
             return True
         except OSError:
-            time.sleep(0.3)
+            time.sleep(interval)
     return False
 
 

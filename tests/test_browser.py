@@ -82,3 +82,39 @@ def test_ask_open_source_and_screenshot(served_app, tmp_path):
         browser.close()
     assert (shots / "ask.png").stat().st_size > 10_000
     shutil.copy(shots / "ask.png", tmp_path / "ask.png")
+
+
+def _tab_to(page, predicate_js: str, limit: int = 120) -> bool:
+    """Press Tab until the focused element satisfies predicate_js (a JS expression over `el`)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"(() => {{ const el = document.activeElement; return !!el && ({predicate_js}); }})()"):
+            return True
+    return False
+
+
+def test_keyboard_only_use(served_app):
+    """No mouse: Tab to the chat box, ask, Tab to a [n] marker and follow it, Tab to a source card and toggle it."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(served_app + "/?c=keyboard-only", wait_until="networkidle")
+        box = page.get_by_placeholder("Ask about IASIOS accreditation or the CIRSE IO guidelines")
+        expect(box).to_be_visible(timeout=120_000)
+        assert _tab_to(page, "el.tagName === 'TEXTAREA' && (el.placeholder || '').startsWith('Ask about')")
+        page.keyboard.type("What are the contraindications to TACE?")
+        page.keyboard.press("Enter")
+        expect(page.locator(".answer").first).to_be_visible(timeout=120_000)
+        expect(page.locator("a.marker").first).to_be_visible(timeout=30_000)
+        assert _tab_to(page, "el.matches('a.marker')"), "no [n] marker is reachable with Tab"
+        target = page.evaluate("document.activeElement.getAttribute('href')")
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"location.hash === {target!r}", timeout=10_000)
+        assert _tab_to(page, "el.tagName === 'SUMMARY'"), "no source card is reachable with Tab"
+        before = page.evaluate("document.activeElement.closest('details').open")
+        page.keyboard.press("Enter")
+        page.wait_for_function(f"document.activeElement.closest('details').open === {str(not before).lower()}",
+                               timeout=10_000)
+        browser.close()

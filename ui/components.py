@@ -42,14 +42,21 @@ class Context:
     error: str = ""
 
 
-def context() -> Context:
+def context(load: bool = True) -> Context:
+    """Settings, the local database and (unless load=False: call load_assistant later) the assistant."""
     settings = Settings()
-    db = get_db(str(settings.data_dir / "ioguide.sqlite3"))
+    ctx = Context(settings, None, get_db(str(settings.data_dir / "ioguide.sqlite3")))
+    if load:
+        load_assistant(ctx)
+    return ctx
+
+
+def load_assistant(ctx: Context) -> None:
+    """Fill ctx.assistant (built once per process), or ctx.error with the reason it cannot be built."""
     try:
-        assistant = get_assistant(str(settings.index_dir), settings.chroma_url, settings.llm)
-        return Context(settings, assistant, db)
+        ctx.assistant = get_assistant(str(ctx.settings.index_dir), ctx.settings.chroma_url, ctx.settings.llm)
     except IOGuideError as exc:
-        return Context(settings, None, db, str(exc))
+        ctx.assistant, ctx.error = None, str(exc)
 
 
 def header(title: str = "IO Guide") -> None:
