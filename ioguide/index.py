@@ -18,6 +18,12 @@ def quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     os.environ.setdefault("OMP_NUM_THREADS", "2")
+    try:  # numpy may have loaded its BLAS before these variables were set (streamlit, a test runner, a notebook)
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=1, user_api="blas")
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        pass
     try:
         from transformers.utils import logging as hf_logging
 
