@@ -118,3 +118,75 @@ def test_keyboard_only_use(served_app):
         page.wait_for_function(f"document.activeElement.closest('details').open === {str(not before).lower()}",
                                timeout=10_000)
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def served_pdf_app(embedder, tmp_path_factory):
+    """The app over a small index holding one centre policy PDF (two pages)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    pytest.importorskip("playwright")
+    from ingest.index import sync
+    from ioguide.index import open_index
+    from tests.conftest import make_pdf
+
+    root = tmp_path_factory.mktemp("pdf-app")
+    docs = root / "docs"
+    docs.mkdir()
+    make_pdf(docs / "tumour-board-policy.pdf", [
+        ["Tumour Board Policy of the Example Children's Cancer Hospital.",
+         "This policy sets out how interventional oncology cases are discussed before treatment."],
+        ["Meetings.", "The multidisciplinary tumour board meets every Tuesday at 8 am in the radiology seminar room.",
+         "An interventional radiologist attends every meeting and records the decision in the patient file."],
+    ], title="Tumour Board Policy", footer="Example hospital policy, page {n}")
+    handle = open_index(root / "index", create=True)
+    report = sync([docs], handle.store, handle.embedder, handle.bm25_dir, collection="centre")
+    assert not report.skipped
+    port = free_port()
+    env = {**os.environ, "IOGUIDE_INDEX_DIR": str(root / "index"), "IOGUIDE_DATA_DIR": str(root / "data")}
+    proc = subprocess.Popen([sys.executable, "-m", "ui.serve", "--server.address", "127.0.0.1", "--server.port",
+                             str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"], cwd=ROOT,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    if not wait_http(f"{url}/_stcore/health", 90):
+        proc.kill()
+        pytest.fail("streamlit did not start within 90 s")
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+def test_pdf_source_opens_at_its_page_and_library_lists_it(served_pdf_app):
+    """Ask about a centre PDF, open the source at its page (rendered image, passage marked), then the Library."""
+    from playwright.sync_api import expect, sync_playwright
+
+    shots = ROOT / "runs" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        page = browser.new_page(viewport={"width": 1280, "height": 1000})
+        page.goto(served_pdf_app, wait_until="networkidle")
+        box = page.get_by_placeholder("Ask about IASIOS accreditation or the CIRSE IO guidelines")
+        expect(box).to_be_visible(timeout=120_000)
+        box.fill("When does the tumour board meet?")
+        box.press("Enter")
+        expect(page.locator(".answer")).to_contain_text("Tuesday", timeout=120_000)
+        card = page.locator("[data-testid='stExpander']").first
+        expect(card).to_contain_text("p. 2")
+        button = page.get_by_role("button", name="Open tumour-board-policy.pdf at page 2")
+        expect(button).to_be_visible(timeout=30_000)
+        button.click()
+        image = page.locator("[data-testid='stImage'] img").first
+        expect(image).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("tumour-board-policy.pdf, page 2 (cited passage marked)")).to_be_visible()
+        image.scroll_into_view_if_needed()
+        page.screenshot(path=str(shots / "source-page.png"), full_page=True)
+        page.goto(served_pdf_app + "/Library", wait_until="networkidle")
+        expect(page.get_by_role("heading", name="Indexed documents (1)")).to_be_visible(timeout=60_000)
+        expect(page.locator("[data-testid='stDataFrame']")).to_be_visible()  # a canvas grid: checked on the shot
+        page.screenshot(path=str(shots / "library.png"), full_page=True)
+        browser.close()
+    assert (shots / "source-page.png").stat().st_size > 20_000

@@ -340,3 +340,26 @@ def test_cli_names_each_bad_file_and_indexes_the_good_one(tmp_path, pdf_path):
     result = runner.invoke(ingest_app, [str(good), "--index", str(tmp_path / "index2"), "--quiet"])
     assert result.exit_code == 0, result.output
     assert "Indexed 2 file(s)" in result.output and "skipped 0" in result.output
+
+
+def test_cited_passage_is_marked_whole_on_the_rendered_pdf_page(tmp_path):
+    """The page image marks the whole cited passage, across line breaks, not only its first words."""
+    import pypdfium2 as pdfium
+
+    from ioguide.pdfpage import _find_span, render_page
+    from tests.conftest import make_pdf
+
+    passage = ("The multidisciplinary tumour board meets every Tuesday at eight in the morning in the radiology "
+               "seminar room, and an interventional radiologist attends every meeting to record each decision "
+               "in the patient file before any procedure is booked.")
+    pdf = make_pdf(tmp_path / "policy.pdf", [["Cover page."], ["Meetings.", passage, "Another paragraph."]])
+    image, found = render_page(pdf, 2, passage)
+    assert found and image.size[0] > 500
+    doc = pdfium.PdfDocument(str(pdf))
+    textpage = doc[1].get_textpage()
+    start, count = _find_span(textpage, passage.split())
+    marked = textpage.get_text_range(start, count)
+    assert " ".join(marked.split()) == passage  # whole passage, spread over several lines
+    assert textpage.count_rects(start, count) >= 2
+    assert render_page(pdf, 2, "words that are not on the page at all")[1] is False
+    doc.close()
