@@ -76,6 +76,9 @@ def test_ask_open_source_and_screenshot(served_app, tmp_path):
         expect(page.locator(".answer.not-covered")).to_be_visible(timeout=120_000)
         print(f"\nfirst answer {first:.1f} s after opening the page (model load included); "
               f"next answer {time.perf_counter() - t:.1f} s")
+        # Streamlit scrolls inside its own container, so a "full page" shot shows only the viewport: bring the
+        # abstention into it first.
+        page.locator(".answer.not-covered").scroll_into_view_if_needed()
         page.screenshot(path=str(shots / "abstention.png"), full_page=True)
         page.set_viewport_size({"width": 800, "height": 1000})  # tablet width
         page.screenshot(path=str(shots / "tablet.png"))
