@@ -7,10 +7,7 @@ The on-disk copy is a cache of what the store holds. It is tagged with the store
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import tempfile
 import threading
 from pathlib import Path
 
@@ -96,22 +93,15 @@ class BM25Index:
 
     def save(self, directory: Path) -> None:
         """Write atomically: a reader never sees a half-written index."""
-        directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".bm25-", dir=directory.parent))
-        try:
+        from .files import replace_dir_atomically
+
+        def fill(tmp: Path) -> None:
             if self._retriever is not None:
                 self._retriever.save(str(tmp / "bm25"), show_progress=False)
             (tmp / "meta.json").write_text(json.dumps({"ids": self.ids, "fingerprint": self.fingerprint,
                                                        "k1": self.k1, "b": self.b}))
-            old = directory.with_name(directory.name + ".old")
-            if directory.exists():
-                shutil.rmtree(old, ignore_errors=True)
-                os.replace(directory, old)
-            os.replace(tmp, directory)
-            shutil.rmtree(old, ignore_errors=True)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+
+        replace_dir_atomically(Path(directory), fill)
 
     @classmethod
     def load(cls, directory: Path) -> BM25Index | None:

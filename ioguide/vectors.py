@@ -13,9 +13,7 @@ atomically; readers map it read-only, so several processes on one machine share 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,21 +120,14 @@ class VectorIndex:
 
     def save(self, directory: Path) -> None:
         """Write atomically: a reader never sees a half-written cache."""
-        directory = Path(directory)
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".vectors-", dir=directory.parent))
-        try:
+        from .files import replace_dir_atomically
+
+        def fill(tmp: Path) -> None:
             for name in ("chunks", "sentences", "first", "last", "spans"):
                 np.save(tmp / f"{name}.npy", getattr(self, name))
             (tmp / "meta.json").write_text(json.dumps({"fingerprint": self.fingerprint, "ids": self.chunk_ids}))
-            old = directory.with_name(directory.name + ".old")
-            if directory.exists():
-                shutil.rmtree(old, ignore_errors=True)
-                os.replace(directory, old)
-            os.replace(tmp, directory)
-            shutil.rmtree(old, ignore_errors=True)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+
+        replace_dir_atomically(Path(directory), fill)
 
     @classmethod
     def load(cls, directory: Path) -> VectorIndex | None:

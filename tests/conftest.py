@@ -101,6 +101,15 @@ def wait_http(url: str, seconds: float, interval: float = 0.3) -> bool:
     return False
 
 
+def stop_process(proc: subprocess.Popen, grace_s: float = 10) -> None:
+    """Terminate a server the tests started; kill it if it does not exit within grace_s."""
+    proc.terminate()
+    try:
+        proc.wait(grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -120,8 +129,4 @@ def chroma_server(tmp_path_factory):
         proc.kill()
         pytest.fail("chroma run did not start within 60 s")
     yield {"url": url, "proc": proc, "path": data, "port": port}
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop_process(proc)

@@ -4,6 +4,7 @@ Playwright (PyPI) drives Debian's chromium; no browser download. Screenshots go 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, free_port, wait_http
+from tests.conftest import ROOT, free_port, stop_process, wait_http
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -26,23 +27,25 @@ def served_app(corpus_index, tmp_path_factory):
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
     pytest.importorskip("playwright")
+    with _serve_app(corpus_index, tmp_path_factory.mktemp("appdata")) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def _serve_app(index_dir: Path, data_dir: Path):
+    """The app as `make run` starts it (python -m ui.serve), on a free port of 127.0.0.1."""
     port = free_port()
-    env = {**os.environ, "IOGUIDE_INDEX_DIR": str(corpus_index),
-           "IOGUIDE_DATA_DIR": str(tmp_path_factory.mktemp("appdata"))}
-    proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.address",
-                             "127.0.0.1", "--server.port", str(port), "--server.headless", "true",
-                             "--browser.gatherUsageStats", "false"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = {**os.environ, "IOGUIDE_INDEX_DIR": str(index_dir), "IOGUIDE_DATA_DIR": str(data_dir)}
+    proc = subprocess.Popen([sys.executable, "-m", "ui.serve", "--server.address", "127.0.0.1", "--server.port",
+                             str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"], cwd=ROOT,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    if not wait_http(f"{url}/_stcore/health", 90):
-        proc.kill()
-        pytest.fail("streamlit did not start within 90 s")
-    yield url
-    proc.terminate()
     try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+        if not wait_http(f"{url}/_stcore/health", 90):
+            pytest.fail("streamlit did not start within 90 s")
+        yield url
+    finally:
+        stop_process(proc)
 
 
 def test_ask_open_source_and_screenshot(served_app, tmp_path):
@@ -145,21 +148,8 @@ def served_pdf_app(embedder, tmp_path_factory):
     handle = open_index(root / "index", create=True)
     report = sync([docs], handle.store, handle.embedder, handle.bm25_dir, collection="centre")
     assert not report.skipped
-    port = free_port()
-    env = {**os.environ, "IOGUIDE_INDEX_DIR": str(root / "index"), "IOGUIDE_DATA_DIR": str(root / "data")}
-    proc = subprocess.Popen([sys.executable, "-m", "ui.serve", "--server.address", "127.0.0.1", "--server.port",
-                             str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"], cwd=ROOT,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    if not wait_http(f"{url}/_stcore/health", 90):
-        proc.kill()
-        pytest.fail("streamlit did not start within 90 s")
-    yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with _serve_app(root / "index", root / "data") as url:
+        yield url
 
 
 def test_pdf_source_opens_at_its_page_and_library_lists_it(served_pdf_app):

@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import free_port
+from conftest import free_port, stop_process
 
 from ioguide.config import Settings
 from ioguide.llms import NOT_VERIFIED, build_llm
@@ -73,11 +73,7 @@ def llm_server(tmp_path_factory):
                 time.sleep(0.5)
         yield url
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_process(proc)
 
 
 def assert_verifiable(answer) -> None:
