@@ -19,6 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _warm() -> None:
+    import logging
+
+    # Calling the cached function outside a page run is intended here; Streamlit would warn about it once. A filter,
+    # not a level: Streamlit resets its loggers' levels while it starts.
+    logging.getLogger("streamlit.runtime.scriptrunner_utils.script_run_context").addFilter(
+        lambda record: "ioguide-warm" not in record.getMessage())
     try:
         from ioguide.config import Settings
         from ui import components
