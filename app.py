@@ -15,7 +15,7 @@ user = auth.require(ctx, "ask")
 ui.header()
 # The chat box is drawn before the model and index load (first run after a launch), so the page is usable at once;
 # a question typed meanwhile is answered as soon as they are ready.
-typed = st.chat_input("Ask about IASIOS accreditation or the CIRSE IO guidelines")
+typed = st.chat_input(ui.CHAT_PLACEHOLDER)
 ui.load_assistant(ctx)
 if ctx.assistant is None:
     st.error(ctx.error)

@@ -196,15 +196,9 @@ def bench_latency(handle, chunks: int = 0, queries: list[str] | None = None, rep
                           **({} if exact_max_vectors is None else {"exact_max_vectors": exact_max_vectors}))
     queries = queries or DEFAULT_QUERIES
     retriever.retrieve(queries[0])  # warm: model load, BM25 load
-    times = []
-    for i in range(repeats):
-        q = queries[i % len(queries)] + ("" if i < len(queries) else f" {i}")
-        t = time.perf_counter()
-        retriever.retrieve(q, k=5, expand=False)
-        times.append((time.perf_counter() - t) * 1000)
-    times.sort()
-    return {"chunks": handle.store.count(), "queries": repeats, "dense": "exact" if retriever.exact else "hnsw",
-            "p50_ms": round(times[len(times) // 2], 1), "p95_ms": round(times[int(len(times) * 0.95) - 1], 1),
+    timed = latencies(lambda i: retriever.retrieve(queries[i % len(queries)] + ("" if i < len(queries) else f" {i}"),
+                                                   k=5, expand=False), repeats)
+    return {"chunks": handle.store.count(), "dense": "exact" if retriever.exact else "hnsw", **timed,
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
@@ -222,38 +216,68 @@ DEFAULT_QUERIES = [
 ]
 
 
+def synthetic_vocab(rng: np.random.Generator, size: int = 20000) -> np.ndarray:
+    """Random pseudo-words (4-9 letters) for synthetic chunks."""
+    letters = list("abcdefghiklmnoprstuvy")
+    return np.array(["".join(rng.choice(letters, rng.integers(4, 10))) for _ in range(size)])
+
+
+def synthetic_batch(rng: np.random.Generator, vocab: np.ndarray, start: int, stop: int, sentences_per_chunk: int,
+                    words_per_sentence: int = 12, prefix: str = "scale"):
+    """Chunks start..stop-1 of random words, with random unit vectors for each chunk and each sentence:
+    (chunks, vectors, sentence records as ingest writes them, sentence vectors)."""
+    from .types import Chunk
+
+    chunks, sents = [], []
+    for i in range(start, stop):
+        parts = [" ".join(rng.choice(vocab, words_per_sentence)) for _ in range(max(1, sentences_per_chunk))]
+        text = ". ".join(parts) + "."
+        chunk = Chunk(chunk_id=f"{prefix}{i:09d}", doc_id=f"{prefix}-doc-{i // 10}", title=f"Synthetic {i // 10}",
+                      text=text, ordinal=i % 10, section="Synthetic section")
+        chunks.append(chunk)
+        if sentences_per_chunk:
+            pos = 0
+            for j, part in enumerate(parts):
+                sents.append((f"{chunk.chunk_id}:{j}", chunk.chunk_id, pos, pos + len(part)))
+                pos += len(part) + 2
+    vecs = rng.normal(size=(len(chunks), 384)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    svecs = rng.normal(size=(len(sents), 384)).astype(np.float32)
+    if len(sents):
+        svecs /= np.linalg.norm(svecs, axis=1, keepdims=True)
+    return chunks, vecs, sents, svecs
+
+
+def latencies(fn: Callable[[int], object], repeats: int) -> dict[str, float]:
+    """p50/p95 in ms of fn(0) .. fn(repeats - 1), called one after another."""
+    times = []
+    for i in range(repeats):
+        t = time.perf_counter()
+        fn(i)
+        times.append((time.perf_counter() - t) * 1000)
+    return {"p50_ms": round(float(np.percentile(times, 50)), 1), "p95_ms": round(float(np.percentile(times, 95)), 1),
+            "queries": repeats}
+
+
 def synthetic_index(n: int, cache: Path, progress: Callable[[str], None] = print, seed: int = 7):
-    """An index of n synthetic chunks (random words, random unit vectors, 3 sentences each), built once and
-    cached: sizes the query path without hours of embedding."""
+    """An index of n synthetic chunks (3 sentences of 40 random words, random unit vectors for chunks and
+    sentences), built once and cached: sizes the query path without hours of embedding."""
     from .bm25 import rebuild_bm25
     from .index import open_index
-    from .types import Chunk, DocumentInfo
+    from .types import DocumentInfo
 
     handle = open_index(cache, create=True)
     if handle.store.count() >= n:
         progress(f"Using cached synthetic index at {cache} ({handle.store.count()} chunks).")
         return handle
     rng = np.random.default_rng(seed)
-    vocab = np.array(["".join(rng.choice(list("abcdefghiklmnoprstuvy"), rng.integers(4, 10))) for _ in range(20000)])
+    vocab = synthetic_vocab(rng)
     progress(f"Writing {n} synthetic chunks into {cache} ...")
     t0 = time.perf_counter()
     batch = 1000
     for start in range(handle.store.count(), n, batch):
-        chunks, sents = [], []
-        for i in range(start, min(n, start + batch)):
-            words = rng.choice(vocab, 120)
-            text = " ".join(words[:40]) + ". " + " ".join(words[40:80]) + ". " + " ".join(words[80:]) + "."
-            c = Chunk(chunk_id=f"syn{i:08d}", doc_id=f"syn-doc-{i // 10}", title=f"Synthetic {i // 10}",
-                      text=text, ordinal=i % 10, section="Synthetic section")
-            chunks.append(c)
-            pos = 0
-            for j, part in enumerate(text.split(". ")):
-                sents.append((f"syn{i:08d}:{j}", c.chunk_id, pos, pos + len(part)))
-                pos += len(part) + 2
-        vecs = rng.normal(size=(len(chunks), 384)).astype(np.float32)
-        vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-        svecs = rng.normal(size=(len(sents), 384)).astype(np.float32)
-        svecs /= np.linalg.norm(svecs, axis=1, keepdims=True)
+        chunks, vecs, sents, svecs = synthetic_batch(rng, vocab, start, min(n, start + batch), 3,
+                                                     words_per_sentence=40, prefix="syn")
         handle.store.upsert(chunks, vecs, sents, svecs)
         for d in sorted({c.doc_id for c in chunks}):
             handle.store.put_document(DocumentInfo(doc_id=d, title=d, source=f"synthetic:{d}"), 10)

@@ -320,39 +320,6 @@ def _bench_client(url: str, own_server: bool) -> tuple[object, Callable[[], None
     return client, lambda: admin.delete_database(BENCH_DATABASE)
 
 
-def _synthetic_batch(rng: np.random.Generator, vocab: np.ndarray, start: int, stop: int, sentences_per_chunk: int):
-    from .types import Chunk
-
-    chunks, sents = [], []
-    for i in range(start, stop):
-        parts = [" ".join(rng.choice(vocab, 12)) for _ in range(max(1, sentences_per_chunk))]
-        text = ". ".join(parts) + "."
-        chunk = Chunk(chunk_id=f"scale{i:09d}", doc_id=f"scale-doc-{i // 10}", title=f"Synthetic {i // 10}",
-                      text=text, ordinal=i % 10, section="Synthetic section")
-        chunks.append(chunk)
-        if sentences_per_chunk:
-            pos = 0
-            for j, part in enumerate(parts):
-                sents.append((f"{chunk.chunk_id}:{j}", chunk.chunk_id, pos, pos + len(part)))
-                pos += len(part) + 2
-    vecs = rng.normal(size=(len(chunks), 384)).astype(np.float32)
-    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    svecs = rng.normal(size=(len(sents), 384)).astype(np.float32)
-    if len(sents):
-        svecs /= np.linalg.norm(svecs, axis=1, keepdims=True)
-    return chunks, vecs, sents, svecs
-
-
-def _latencies(fn: Callable[[int], object], repeats: int) -> dict[str, float]:
-    times = []
-    for i in range(repeats):
-        t = time.perf_counter()
-        fn(i)
-        times.append((time.perf_counter() - t) * 1000)
-    return {"p50_ms": round(percentile(times, 50), 1), "p95_ms": round(percentile(times, 95), 1),
-            "queries": repeats}
-
-
 def bench_scale(n: int, workdir: Path, chroma_url: str = "", batch: int = 1000, sentences_per_chunk: int = 3,
                 repeats: int = 100, seed: int = 7, keep: bool = False,
                 progress: Callable[[str], None] = print) -> dict:
@@ -362,7 +329,7 @@ def bench_scale(n: int, workdir: Path, chroma_url: str = "", batch: int = 1000, 
     with its own vector, as ingest writes them): this sizes the store and the query path, not answer quality.
     Written through ChromaStore.upsert in batches of `batch` chunks, into a fresh `chroma run` server on 127.0.0.1
     (or chroma_url, in a database of its own)."""
-    from .bench import DEFAULT_QUERIES
+    from .bench import DEFAULT_QUERIES, latencies, synthetic_batch, synthetic_vocab
     from .bm25 import rebuild_bm25
     from .embedders import get_embedder
     from .index import quiet_libraries
@@ -387,16 +354,15 @@ def bench_scale(n: int, workdir: Path, chroma_url: str = "", batch: int = 1000, 
         client, cleanup = _bench_client(url, server is not None)
         store = ChromaStore(client, embedder.model_id, create=True)
         rng = np.random.default_rng(seed)
-        letters = list("abcdefghiklmnoprstuvy")
-        vocab = np.array(["".join(rng.choice(letters, rng.integers(4, 10))) for _ in range(20000)])
+        vocab = synthetic_vocab(rng)
         result: dict = {"chunks": n, "sentences_per_chunk": sentences_per_chunk, "batch": batch,
                         "server": "own chroma run" if server else url, "milestones": []}
         write_s = 0.0
         t_all = time.perf_counter()
         step = max(batch, (n // 10) // batch * batch)
         for start in range(0, n, batch):
-            chunks, vecs, sents, svecs = _synthetic_batch(rng, vocab, start, min(n, start + batch),
-                                                          sentences_per_chunk)
+            chunks, vecs, sents, svecs = synthetic_batch(rng, vocab, start, min(n, start + batch),
+                                                         sentences_per_chunk)
             t = time.perf_counter()
             store.upsert(chunks, vecs, sents, svecs)
             write_s += time.perf_counter() - t
@@ -424,8 +390,8 @@ def bench_scale(n: int, workdir: Path, chroma_url: str = "", batch: int = 1000, 
         qvecs /= np.linalg.norm(qvecs, axis=1, keepdims=True)
         store.query_ids(qvecs[0], 100)  # warm: the server loads the HNSW segment
         progress("Dense queries ...")
-        result["dense_chunks_k100"] = _latencies(lambda i: store.query_ids(qvecs[i % 64], 100), repeats)
-        result["dense_sentences_k300"] = _latencies(
+        result["dense_chunks_k100"] = latencies(lambda i: store.query_ids(qvecs[i % 64], 100), repeats)
+        result["dense_sentences_k300"] = latencies(
             lambda i: store.query_ids(qvecs[i % 64], 300, sentences=True), repeats)
 
         progress("Building BM25 from the store ...")
@@ -438,7 +404,7 @@ def bench_scale(n: int, workdir: Path, chroma_url: str = "", batch: int = 1000, 
         queries = [q for pair in zip(DEFAULT_QUERIES * 4, words, strict=False) for q in pair]
         retriever.retrieve(queries[0])  # warm: model weights, BM25 load
         progress("Full retriever path ...")
-        result["retriever_k5"] = _latencies(lambda i: retriever.retrieve(f"{queries[i % len(queries)]} {i}", k=5),
+        result["retriever_k5"] = latencies(lambda i: retriever.retrieve(f"{queries[i % len(queries)]} {i}", k=5),
                                             repeats)
         result["server_after_queries"] = server.memory() if server else {}
         result["client_peak_rss_mb"] = process_memory_mb(os.getpid())["peak_rss_mb"]

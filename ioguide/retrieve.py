@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,12 +66,12 @@ class Candidates:
     dense_top: set[str]
     sentence_top: dict[str, float]
     best_sentence: dict[str, tuple[int, int]]  # (start, end) of each candidate's best sentence, where known
-    span_of: object = None  # or a function chunk id -> (start, end) | None, computed on demand (exact path)
+    span_of: Callable[[str], tuple[int, int] | None] | None = None  # computed on demand (exact path)
 
     def best_span(self, cid: str) -> tuple[int, int] | None:
         if cid in self.best_sentence:
             return self.best_sentence[cid]
-        return self.span_of(cid) if callable(self.span_of) else None
+        return self.span_of(cid) if self.span_of is not None else None
 
 
 @dataclass

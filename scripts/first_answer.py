@@ -23,6 +23,7 @@ sys.path.insert(0, str(ROOT))
 
 from tests.conftest import free_port, wait_http  # noqa: E402
 from tests.test_browser import CHROMIUM, FLAGS  # noqa: E402
+from ui.components import CHAT_PLACEHOLDER  # noqa: E402
 
 QUESTIONS = ["How many patients are in the IASIOS internal case review?",
              "What are the contraindications to TACE?",
@@ -52,7 +53,7 @@ def one_run(index: Path, launcher: str = "serve") -> dict:
                 raise SystemExit("streamlit did not start within 90 s")
             healthy = time.perf_counter() - launched
             page.goto(url)
-            box = page.get_by_placeholder("Ask about IASIOS accreditation or the CIRSE IO guidelines")
+            box = page.get_by_placeholder(CHAT_PLACEHOLDER)
             expect(box).to_be_visible(timeout=120_000)
             ready = time.perf_counter() - launched
             times = []

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, free_port, stop_process, wait_http
+from ui.components import CHAT_PLACEHOLDER
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -59,7 +60,7 @@ def test_ask_open_source_and_screenshot(served_app, tmp_path):
         started = time.perf_counter()
         page.goto(served_app, wait_until="networkidle")
         expect(page.get_by_text("not official CIRSE or IASIOS material")).to_be_visible(timeout=120_000)
-        box = page.get_by_placeholder("Ask about IASIOS accreditation or the CIRSE IO guidelines")
+        box = page.get_by_placeholder(CHAT_PLACEHOLDER)
         box.fill("How many patients are in the IASIOS internal case review?")
         box.press("Enter")
         marker = page.locator("a.marker").first
@@ -107,9 +108,9 @@ def test_keyboard_only_use(served_app):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto(served_app + "/?c=keyboard-only", wait_until="networkidle")
-        box = page.get_by_placeholder("Ask about IASIOS accreditation or the CIRSE IO guidelines")
+        box = page.get_by_placeholder(CHAT_PLACEHOLDER)
         expect(box).to_be_visible(timeout=120_000)
-        assert _tab_to(page, "el.tagName === 'TEXTAREA' && (el.placeholder || '').startsWith('Ask about')")
+        assert _tab_to(page, f"el.tagName === 'TEXTAREA' && el.placeholder === {CHAT_PLACEHOLDER!r}")
         page.keyboard.type("What are the contraindications to TACE?")
         page.keyboard.press("Enter")
         expect(page.locator(".answer").first).to_be_visible(timeout=120_000)
@@ -162,7 +163,7 @@ def test_pdf_source_opens_at_its_page_and_library_lists_it(served_pdf_app):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         page.goto(served_pdf_app, wait_until="networkidle")
-        box = page.get_by_placeholder("Ask about IASIOS accreditation or the CIRSE IO guidelines")
+        box = page.get_by_placeholder(CHAT_PLACEHOLDER)
         expect(box).to_be_visible(timeout=120_000)
         box.fill("When does the tumour board meet?")
         box.press("Enter")

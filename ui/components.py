@@ -14,6 +14,7 @@ from ioguide.render import STYLE, answer_html, passage_html, source_label
 from ioguide.retrieve import Filters
 from ioguide.storage import LocalDB
 
+CHAT_PLACEHOLDER = "Ask about IASIOS accreditation or the CIRSE IO guidelines"  # browser tests find the box by it
 DISCLAIMER = ("IO Guide is **not official CIRSE or IASIOS material** and **not a substitute for clinical judgement**. "
               "Bundled documents are the IO Guide team's own summaries of public sources; check each answer "
               "against the cited passage and the official document.")
