@@ -376,5 +376,6 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
         "relevance": answer.relevance,
         "closest": list(answer.closest),
         "notes": list(answer.notes),
+        "removed": [{"sentence": sentence, "reason": reason} for sentence, reason in answer.removed],
         "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
     }

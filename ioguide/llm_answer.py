@@ -6,6 +6,7 @@ saying so. The LLM is optional and never trusted.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -30,12 +31,18 @@ def _with_stop(body: str) -> str:
 
 
 def build_verified_answer(question: str, retrieval: Retrieval, kept: list[Claim], backend: str,
-                          notes: tuple[str, ...]) -> Answer:
+                          notes: tuple[str, ...], removed: list[Claim] | None = None) -> Answer:
     """The kept claims with markers renumbered 1..m in order of first citation; passages cited first, then the
-    rest, as ioguide.answer.build_answer numbers them."""
+    rest, as ioguide.answer.build_answer numbers them. Removed claims are listed with their reasons, passage numbers
+    in them renumbered the same way, so "not in passage 2" names the passage the reader sees as [2]."""
     hits = retrieval.hits
     order = passage_order([p for claim in kept for p, *_ in claim.supports], len(hits))
     number = {p: n for n, p in enumerate(order, start=1)}
+
+    def renumber(reason: str) -> str:
+        return re.sub(r"\bpassage (\d+)\b", lambda m: f"passage {number.get(int(m.group(1)) - 1, m.group(1))}",
+                      reason)
+
     citations: list[Citation] = []
     seen: set[tuple[int, int]] = set()
     lines: list[str] = []
@@ -54,6 +61,7 @@ def build_verified_answer(question: str, retrieval: Retrieval, kept: list[Claim]
     text = "\n".join(lines) if any(c.is_list_item for c in kept) else " ".join(lines)
     return Answer(question=question, text=text, citations=tuple(citations), passages=tuple(hits[p] for p in order),
                   grounded=True, backend=backend, query=retrieval.query, relevance=retrieval.relevance, notes=notes,
+                  removed=tuple((c.body, renumber(c.reason)) for c in removed or ()),
                   timings_ms=dict(retrieval.timings_ms))
 
 
@@ -102,7 +110,7 @@ def compose_with_llm(question: str, retrieval: Retrieval, extractive: Answer, ll
     if len(kept) < total:
         notes += (f"{total - len(kept)} of {total} generated sentences were removed: not supported by the cited "
                   f"passages",)
-    answer = build_verified_answer(question, retrieval, kept, f"llm:{llm.name}", notes)
+    answer = build_verified_answer(question, retrieval, kept, f"llm:{llm.name}", notes, verification.removed)
     answer.timings_ms.update(timings)
     answer.timings_ms["compose"] = (time.perf_counter() - t0) * 1000
     return answer

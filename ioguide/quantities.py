@@ -127,10 +127,10 @@ def missing_quantities(claim: list[Quantity], source: list[Quantity]) -> list[Qu
     return out
 
 
-def describe(q: Quantity, text: str = "") -> str:
-    """How a quantity reads in a message: "21 days", "48"."""
-    number = f"{q.raw:g}"
-    if q.dim is None:
-        return number
-    m = re.search(rf"{re.escape(number)}\s*({_UNIT_ALT})", text, re.I) if text else None
-    return f"{number} {m.group(1)}" if m else number
+def describe(q: Quantity, text: str) -> str:
+    """How a quantity of canonical text reads in a message: "21 days", "0.5 mm" (from "0.5 to 1.0 mm"), "48"."""
+    for m in _RUN.finditer(text):
+        for n in _NUM_IN_RUN.findall(m.group(1)):
+            if _same(float(n), q.raw) and (UNITS.get((m.group(2) or "").lower(), (None,))[0] == q.dim):
+                return f"{n} {m.group(2)}" if m.group(2) else n
+    return f"{q.raw:g}"

@@ -20,7 +20,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .quantities import canonical_text, describe, missing_quantities, quantities
+from .quantities import UNITS, canonical_text, describe, missing_quantities, quantities
 from .text import BULLET, STOPWORDS, content_terms, sentence_spans
 from .types import Hit
 
@@ -30,6 +30,9 @@ SUPPORT_MIN = 0.55  # 0.6 * cosine + 0.4 * share of the claim's terms found in t
 SIM_MIN = 0.45  # cosine between the answer sentence and the supporting passage sentence
 PAIR_PENALTY = 0.05  # a quote of two sentences must support the claim clearly better than either sentence alone
 NOVEL_MAX = 0.15  # share of the claim's content terms allowed to be absent from the cited passage (rounded down)
+NUMBER_WINDOW_CLAIM = 6  # words each side of a claim's number that say what it counts
+NUMBER_WINDOW_QUOTE = 40  # ... and in the quote: the number's whole sentence, in practice
+NOVEL_FREE_FROM = 6  # a claim of this many terms or more may always hold one word the passage lacks
 COVER_MIN = 0.5  # share of the claim's content terms the supporting quote must hold (near-synonyms count)
 WORD_SIM = 0.7  # cosine between bare-word embeddings above which a passage word stands for a claim word
 
@@ -63,6 +66,8 @@ _LABEL_KIND = {"classes": "class", "categories": "category"}
 # carry an unsupported one.
 _CLAUSE = re.compile(r"[;:]|,\s*(?:and|but|so|while|whereas|which|although|because|as|or|with)\b|"
                      r"\b(?:while|whereas|although|because)\b")
+_LABEL_WORDS = frozenset("grade grades class classes stage stages child pugh asa standard standards type types "
+                         "level levels tier tiers category categories bclc".split())
 _SUBGRADE = re.compile(r"\b(\d{1,2}[ab])\b")
 _STEMMER_LOCK = threading.Lock()  # a PyStemmer object must not be used by two threads at once
 
@@ -84,12 +89,14 @@ def _stem(term: str) -> str:
 
 
 def _terms(text: str) -> set[str]:
-    return {_stem(t) for t in content_terms(text) if not t[0].isdigit()}
+    return {_stem(t) for t in content_terms(text) if not t[0].isdigit() and t not in UNITS}
 
 
 def _claim_terms(text: str) -> set[str]:
-    """The stems a claim asserts: content words without framing words; numbers are checked on their own."""
-    return {_stem(t) for t in content_terms(text) if len(t) > 1 and not t[0].isdigit() and t not in _FILLER}
+    """The stems a claim asserts: content words without framing words; numbers and their units are checked on
+    their own (ioguide.quantities), so "5 mm" for "0.5 cm" adds no term."""
+    return {_stem(t) for t in content_terms(text)
+            if len(t) > 1 and not t[0].isdigit() and t not in _FILLER and t not in UNITS}
 
 
 @lru_cache(maxsize=8192)
@@ -125,26 +132,42 @@ _TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+")
 
 
 def _number_contexts(text: str, window: int) -> dict[str, set[str]]:
-    """For each number of canonical text, the stems of the content words within window words of it."""
-    tokens = [t.lower() for t in _TOKEN.findall(text)]
-    tokens = [t for t in tokens if t[0].isdigit() or (t not in STOPWORDS and t not in _FILLER)]
+    """For each number of canonical text, the stems of the content words within window words of it in its own
+    sentence; label words ("grade", "class") do not count, so "grade 2" is bound by what the grade is."""
     out: dict[str, set[str]] = {}
-    for i, t in enumerate(tokens):
-        if t[0].isdigit():
-            near = tokens[max(0, i - window):i] + tokens[i + 1:i + 1 + window]
-            out.setdefault(f"{float(t):g}", set()).update(_stem(w) for w in near if not w[0].isdigit())
+    for a, b in sentence_spans(text):
+        tokens = [t.lower() for t in _TOKEN.findall(text[a:b])]
+        tokens = [t for t in tokens if t[0].isdigit() or (t not in STOPWORDS and t not in _FILLER
+                                                          and t not in _LABEL_WORDS)]
+        for i, t in enumerate(tokens):
+            if t[0].isdigit():
+                near = tokens[max(0, i - window):i] + tokens[i + 1:i + 1 + window]
+                out.setdefault(f"{float(t):g}", set()).update(_stem(w) for w in near if not w[0].isdigit())
     return out
 
 
 def _numbers_bound(claim: str, quote: str) -> bool:
     """Each number of the claim is about what the quote's same number is about: the claim's words next to it
-    (three each side) share a word with the quote's words near that number (five each side). Stops "fell from 24%
-    to 10%" from passing on a quote where 10% is another figure."""
-    q_ctx = _number_contexts(quote, 5)
-    for number, words in _number_contexts(claim, 3).items():
+    (NUMBER_WINDOW_CLAIM each side) share a word with the quote's words near that number in its sentence. Stops
+    "fell from 24% to 10%" from passing on a quote where 10% is another figure, and "grade 2 meant X" on a quote
+    where X is grade 1."""
+    q_ctx = _number_contexts(quote, NUMBER_WINDOW_QUOTE)
+    for number, words in _number_contexts(claim, NUMBER_WINDOW_CLAIM).items():
         if words and number in q_ctx and not words & q_ctx[number]:
             return False
     return True
+
+
+def _drops_negation(claim: str, claim_terms: set[str], passage: str) -> bool:
+    """The passage negates something ("does not impair renal function") that the claim states without a negation
+    ("does impair renal function"): a strong negation whose two scope words both appear in the claim, with no
+    claim negation on them."""
+    c_scopes = _negation_scopes(claim)
+    for m, scope in zip(_NEGATION.finditer(passage), _negation_scopes(passage), strict=True):
+        if (m.group(1) or m.group(2)).lower() in _STRONG_NEGATION and len(scope) == 2 and scope <= claim_terms \
+                and not any(c & scope for c in c_scopes):
+            return True
+    return False
 
 
 def _negation_scopes(text: str) -> list[set[str]]:
@@ -152,7 +175,7 @@ def _negation_scopes(text: str) -> list[set[str]]:
     out = []
     for m in _NEGATION.finditer(text):
         clause = re.split(r"[.;:,()]|\b(?:and|or|but|while|whereas|although)\b", text[m.end():], maxsplit=1)[0]
-        words = [t for t in content_terms(clause) if t not in _FILLER and not t[0].isdigit()][:2]
+        words = [t for t in content_terms(clause) if t not in _FILLER and not t[0].isdigit() and t not in UNITS][:2]
         out.append({_stem(t) for t in words})
     return out
 
@@ -221,15 +244,26 @@ def split_claims(output: str) -> list[Claim]:
     return claims
 
 
-def _quote_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int, bool]]:
-    """What a claim may quote: each sentence, and each two adjacent sentences (an LLM often merges two)."""
-    out = [(a, b, False) for a, b in spans]
-    out += [(a, b2, True) for (a, _b), (_a2, b2) in zip(spans, spans[1:], strict=False)]
+def _quote_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int, bool, str]]:
+    """What a claim may quote: each sentence, and each two adjacent sentences (an LLM often merges two); with each,
+    the lead-in of the list it belongs to ("SIR's thresholds for high-risk procedures are:"), whose words a claim
+    about a list item may repeat."""
+    leads: list[str] = []
+    lead = ""
+    for a, b in spans:
+        if BULLET.match(text[a:b]):
+            leads.append(lead)
+        else:
+            lead = text[a:b] if text[a:b].rstrip().endswith(":") else ""
+            leads.append("")
+    out = [(a, b, False, leads[i]) for i, (a, b) in enumerate(spans)]
+    out += [(a, b2, True, leads[i]) for i, ((a, _b), (_a2, b2)) in enumerate(zip(spans, spans[1:], strict=False))]
     return out
 
 
 def _words(text: str) -> set[str]:
-    return {t for t in content_terms(text) if len(t) > 2 and not t[0].isdigit() and t not in _FILLER}
+    return {t for t in content_terms(text) if len(t) > 2 and not t[0].isdigit() and t not in _FILLER
+            and t not in UNITS}
 
 
 def _coverage(terms: set[str], quote_terms: set[str], near: dict[str, set[str]]) -> float:
@@ -294,13 +328,13 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         return Verification(claims)
     cited = sorted({p for _c, p in todo})
     records = store.sentence_records([hits[p].chunk.chunk_id for p in cited]) if store is not None else {}
-    quotes: dict[int, list[tuple[int, int, bool]]] = {}
+    quotes: dict[int, list[tuple[int, int, bool, str]]] = {}
     for p in cited:
         chunk = hits[p].chunk
         spans = [(a, b) for a, b, _v in records.get(chunk.chunk_id) or []] or sentence_spans(chunk.text)
-        quotes[p] = _quote_spans(spans)
+        quotes[p] = _quote_spans(chunk.text, spans)
     bodies = {id(c): _canonical(BULLET.sub("", c.body)) for c, _p in todo}
-    texts = [hits[p].chunk.text[a:b] for p in cited for a, b, _pair in quotes[p]]
+    texts = [hits[p].chunk.text[a:b] for p in cited for a, b, _pair, _lead in quotes[p]]
     texts += [BULLET.sub("", c.body) for c, _p in todo]
     vectors = embedder.embed_documents(texts)
     quote_vecs: dict[int, np.ndarray] = {}
@@ -326,25 +360,29 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
                                            f"passage {p + 1}")
             continue
         terms = _claim_terms(body)
+        if _drops_negation(body, terms, passage):
+            failures.setdefault(id(claim), f"leaves out a negation of passage {p + 1}")
+            continue
         p_terms = _terms(passage)
         novel_words = sorted(w for w in _words(body) if _stem(w) not in p_terms)
         near = _near_terms(novel_words, sorted(_words(passage)), word_vectors)
         novel = {t for t in terms - p_terms if not near.get(t)}
-        if len(novel) > int(NOVEL_MAX * len(terms)):
+        if len(novel) > max(int(NOVEL_MAX * len(terms)), int(len(terms) >= NOVEL_FREE_FROM)):
             failures.setdefault(id(claim), f"says what passage {p + 1} does not ({', '.join(sorted(novel))})")
             continue
         clauses = [c for c in (_claim_terms(part) for part in _CLAUSE.split(body)) if len(c) >= 2]
         header_q = quantities(header)
         claim_q = [q for q in claim_q if missing_quantities([q], header_q)]
         best: tuple[float, float, int, int] | None = None
-        for (a, b, pair), qvec in zip(quotes[p], quote_vecs[p], strict=True):
+        context = _terms(header)
+        for (a, b, pair, lead), qvec in zip(quotes[p], quote_vecs[p], strict=True):
             raw = chunk.text[a:b]
             quote = _canonical(raw)
             if (missing_quantities(claim_q, quantities(quote)) or labels - _labels(quote + "\n" + header)
                     or not _numbers_bound(body, quote)
                     or not _negation_agrees(body, terms, quote) or _INSTRUCTION.search(raw)):
                 continue
-            q_terms = _terms(quote)
+            q_terms = _terms(quote) | context | _terms(_canonical(lead))
             covered = _coverage(terms, q_terms, near)
             if covered < COVER_MIN or any(_coverage(c, q_terms, near) < COVER_MIN for c in clauses):
                 continue

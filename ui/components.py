@@ -13,6 +13,7 @@ from ioguide.errors import IOGuideError
 from ioguide.render import STYLE, answer_html, passage_html, source_label
 from ioguide.retrieve import Filters
 from ioguide.storage import LocalDB
+from ui.verification import show_removed
 
 CHAT_PLACEHOLDER = "Ask about IASIOS accreditation or the CIRSE IO guidelines"  # browser tests find the box by it
 DISCLAIMER = ("IO Guide is **not official CIRSE or IASIOS material** and **not a substitute for clinical judgement**. "
@@ -102,6 +103,7 @@ def show_answer(answer: dict, key: str, open_pages: bool = True) -> None:
     st.html(answer_html(shell, anchor_prefix=f"{key}-src"))
     for note in answer.get("notes", []):
         st.info(note)
+    show_removed(answer)
     cited = {c["n"] for c in answer["citations"]}
     for p in answer["passages"]:
         if p["n"] not in cited:
