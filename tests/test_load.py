@@ -12,7 +12,7 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from ioguide.ops import load_questions, load_test, run_load
+from ioguide.bench import load_questions, load_test, run_load
 from tests.conftest import ROOT
 
 QUESTIONS = ROOT / "corpus" / "eval" / "questions.jsonl"

@@ -19,16 +19,15 @@ def audit_export_cmd(
     since_days: int | None = typer.Option(None, "--since-days", min=1, help="Only the last N days."),
 ) -> None:
     """Write the audit trail (logins, questions, uploads, re-indexing, drafts ...) to a CSV file."""
-    from ..ops import export_audit
     from ..storage import LocalDB
 
     settings = Settings()
-    path = settings.db_path
     try:
-        n = export_audit(path, out, since_days)
+        db = LocalDB(settings.db_path)
+        n = db.export_audit(out, since_days)
     except (IOGuideError, OSError) as exc:
         fail(exc)
-    LocalDB(path).audit("audit_export", {"rows": n, "out": str(out)}, user=user_name())
+    db.audit("audit_export", {"rows": n, "out": str(out)}, user=user_name())
     typer.echo(f"Wrote {n} audit row(s) to {out}.")
 
 
@@ -40,12 +39,12 @@ def audit_purge_cmd(
 ) -> None:
     """Delete audit rows older than the retention period. The audit table is append-only (no UPDATE, no DELETE);
     this command is the one way rows leave it, and the purge is itself recorded in the trail."""
-    from ..ops import purge_audit
+    from ..storage import LocalDB
 
     settings = Settings()
     retention = days or settings.audit_retention_days
     try:
-        report = purge_audit(settings.db_path, retention, dry_run=dry_run, user=user_name())
+        report = LocalDB(settings.db_path).purge_audit(retention, dry_run=dry_run, user=user_name())
     except IOGuideError as exc:
         fail(exc)
     verb = "Would delete" if dry_run else "Deleted"

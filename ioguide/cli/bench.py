@@ -144,7 +144,7 @@ def bench_scale_cmd(
     import signal
     import sys
 
-    from ..ops import bench_scale, format_scale
+    from ..bench import bench_scale, format_scale
 
     settings = Settings()
     # A plain `kill` must still stop the `chroma run` server this command started (the finally in bench_scale).
