@@ -182,6 +182,11 @@ class Retriever:
 
     # ------------------------------------------------------------ keeping BM25 and the manifest current
 
+    def sync(self) -> None:
+        """Reload BM25, the document list and the vector cache when the store changed (checked at most every
+        check_interval_s seconds)."""
+        self._sync()
+
     def _sync(self) -> None:
         now = time.monotonic()
         if self._bm25 is not None and now - self._checked < self.check_interval_s:
@@ -228,6 +233,24 @@ class Retriever:
             if len(found) == len(set(chunk_ids)):
                 return found
         return self.store.sentence_records(chunk_ids)
+
+    @property
+    def vocabulary(self) -> BM25Index:
+        """The BM25 index of the current store: its stems (contains, words, has_stem) and its tokenizer."""
+        self._sync()
+        assert self._bm25 is not None
+        return self._bm25
+
+    def stem(self, text: str) -> list[str]:
+        """text as BM25 tokenizes it: lower-cased stems without stopwords."""
+        return self.vocabulary.tokenize([text])[0]
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embedder.embed_query(text)
+
+    def word_pieces(self, word: str) -> int:
+        """How many word pieces the embedding model cuts word into ("needed": 1, "pembrolizumab": 5)."""
+        return self.embedder.count_tokens(word) - 2  # less the [CLS] and [SEP] tokens
 
     def documents(self) -> list[dict]:
         self._sync()

@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from ioguide import answer as answer_mod
-from ioguide.answer import answer_to_json
 from ioguide.evaluate import load_question_set, score_question, summarise
 from ioguide.index import open_index
 from ioguide.service import Assistant
@@ -29,9 +28,8 @@ def main() -> None:
             answer_mod.ANSWER_MARGIN = margin
             rows = []
             for q in questions:
-                a = answer_mod.compose_extractive(q.question, retrievals[q.id], assistant.store, assistant.embedder,
-                                                  assistant.stem)
-                rows.append(score_question(q, answer_to_json(a), 0.0, 5))
+                a = answer_mod.compose_extractive(q.question, retrievals[q.id], assistant.retriever)
+                rows.append(score_question(q, a, 0.0, 5))
             s = summarise(rows, {})
             results.append((s["fact_accuracy"] + 0.5 * s["abstention_recall"], s["fact_accuracy"],
                             s["abstention_recall"], s["false_abstention_rate"], dict(zip(grid, values, strict=True)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ioguide.answer import answer_to_json, rewrite_follow_up
+from ioguide.answer import answer_from_json, answer_to_json, rewrite_follow_up
 from ioguide.evaluate import citation_checks, load_question_set
 from tests.conftest import ROOT
 
@@ -52,10 +52,20 @@ def test_every_marker_resolves_across_the_question_set(assistant):
     questions, errors = load_question_set(ROOT / "corpus" / "eval" / "questions.jsonl")
     assert not errors
     for q in questions:
-        out = answer_to_json(assistant.ask(q.question))
-        valid, total = citation_checks(out)
+        answer = assistant.ask(q.question)
+        out = answer_to_json(answer)
+        valid, total = citation_checks(answer)
         assert valid == total, (q.id, out["answer"])
         markers = {int(m) for m in re.findall(r"\[(\d+)\]", out["answer"])}
         assert markers <= {p["n"] for p in out["passages"]}
         if out["grounded"]:
             assert markers, q.id
+
+
+def test_answer_json_round_trip_keeps_what_a_reader_sees(assistant):
+    answer = assistant.ask("How many therapeutic IO procedures per year does IASIOS require?")
+    again = answer_from_json(answer_to_json(answer))
+    assert again.text == answer.text and again.grounded and again.citations == answer.citations
+    assert [h.chunk.chunk_id for h in again.passages] == [h.chunk.chunk_id for h in answer.passages]
+    assert citation_checks(again) == citation_checks(answer)
+    assert answer_to_json(again)["citations"] == answer_to_json(answer)["citations"]
