@@ -15,8 +15,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .retrieve import Retrieval, doc_label
-from .text import content_terms, numbers_in
+from .retrieve import Retrieval
+from .text import citation_label, content_terms, numbers_in
 from .types import Answer, Chunk, Citation, Hit
 
 NOT_COVERED = "The indexed documents do not cover this question."
@@ -302,7 +302,7 @@ def build_answer(question: str, retrieval: Retrieval, chosen: list[SentenceCandi
 def closest_documents(hits: list[Hit], n: int = 3) -> tuple[str, ...]:
     seen: list[str] = []
     for hit in hits:
-        label = doc_label(hit.chunk) + (f" — {hit.chunk.section}" if hit.chunk.section else "")
+        label = citation_label(hit.chunk.title, hit.chunk.edition, hit.chunk.section)
         if label not in seen:
             seen.append(label)
         if len(seen) >= n:

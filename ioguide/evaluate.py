@@ -16,7 +16,7 @@ from typing import Any
 
 from .answer import answer_to_json
 from .errors import QuestionSetError
-from .text import squash
+from .text import citation_label, squash
 from .types import Answer, Hit
 
 GATE_FILE = Path(__file__).parent / "data" / "eval_gate.json"
@@ -151,6 +151,17 @@ def load_question_set(path: Path) -> tuple[list[Question], list[str]]:
     return questions, errors
 
 
+def select_split(questions: list[Question], split: str | None) -> list[Question]:
+    """The questions of one split ("dev" or "test", from each line's "split" field); all for None or "all"."""
+    if split in (None, "", "all"):
+        return list(questions)
+    chosen = [q for q in questions if str(q.extra.get("split", "")).lower() == split.lower()]
+    if not chosen:
+        found = sorted({str(q.extra.get("split")) for q in questions if q.extra.get("split")})
+        raise QuestionSetError(f"no question has split {split!r} (splits in the set: {', '.join(found) or 'none'})")
+    return chosen
+
+
 # ---------------------------------------------------------------- scoring
 
 def fact_found(fact: str, text: str) -> bool:
@@ -213,8 +224,9 @@ def score_question(q: Question, answer: Answer, latency_ms: float, k: int) -> di
         "source_cited": any(_source_matches(e, h) for e in q.expected_sources for _n, h in cited),
         "source_retrieved": bool(retrieved) and rank is not None,
         "citations": as_json["citations"], "citations_valid": valid, "citations_total": total,
-        "sources": [f"{h.chunk.title} ({h.chunk.edition or '-'}) {h.chunk.section} p.{h.chunk.page_start}"
-                    for _n, h in cited],
+        "sources": [citation_label(h.chunk.title, h.chunk.edition, h.chunk.section,
+                                   [c.page for c in answer.citations if c.n == n] or [h.chunk.page_start])
+                    for n, h in cited],
         "correct": correct, "latency_ms": round(latency_ms, 1),
         "backend": answer.backend, "notes": list(answer.notes),
     }

@@ -5,18 +5,14 @@ from __future__ import annotations
 import io
 import time
 
+from .text import citation_label
 from .types import Answer, Hit
 
 
 def _source_line(hit: Hit, pages: list[int]) -> str:
     c = hit.chunk
-    label = c.title + (f" ({c.edition})" if c.edition else "")
-    if c.section:
-        label += f" — {c.section}"
-    if pages:
-        label += ", p. " + ", ".join(str(x) for x in pages)
     where = c.source_url or c.source or ""
-    return f"{label}. {where}".strip()
+    return f"{citation_label(c.title, c.edition, c.section, pages)}. {where}".strip()
 
 
 def cited_sources(answer: Answer) -> list[tuple[int, str, list[str]]]:

@@ -14,7 +14,7 @@ import numpy as np
 
 from .bm25 import BM25Index, rebuild_bm25
 from .store import ChromaStore
-from .text import content_terms
+from .text import citation_label, content_terms
 from .types import Chunk, Hit
 from .vectors import DEFAULT_MAX_VECTORS, VectorIndex, rebuild_vectors, vectors_dir_for
 
@@ -499,4 +499,5 @@ class Retriever:
 
 
 def doc_label(chunk: Chunk) -> str:
-    return f"{chunk.title} ({chunk.edition})" if chunk.edition else chunk.title
+    """The chunk's document as ioguide.text.citation_label names it."""
+    return citation_label(chunk.title, chunk.edition)

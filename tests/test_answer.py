@@ -69,3 +69,19 @@ def test_answer_json_round_trip_keeps_what_a_reader_sees(assistant):
     assert [h.chunk.chunk_id for h in again.passages] == [h.chunk.chunk_id for h in answer.passages]
     assert citation_checks(again) == citation_checks(answer)
     assert answer_to_json(again)["citations"] == answer_to_json(answer)["citations"]
+
+
+def test_source_labels_never_repeat_the_year(assistant):
+    from ioguide.export import conversation_markdown
+    from ioguide.render import source_label
+    from ioguide.text import citation_label
+
+    tace = "CIRSE Standards of Practice on Hepatic Transarterial Chemoembolisation (2021)"
+    assert citation_label(tace, "2021", "Contraindications", [3]) == f"{tace} — Contraindications, p. 3"
+    assert citation_label("Lung ablation", "2020") == "Lung ablation (2020)"
+    answer = assistant.ask("What are the contraindications to TACE?")
+    cited = {c.n for c in answer.citations}
+    labels = [source_label(h) for n, h in enumerate(answer.passages, start=1) if n in cited]
+    assert any(label.startswith(tace) for label in labels), labels
+    markdown = conversation_markdown([(answer.question, answer)])
+    assert "(2021) (2021)" not in markdown + " ".join(labels) + " ".join(answer.closest)

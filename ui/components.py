@@ -13,6 +13,7 @@ from ioguide.errors import IOGuideError
 from ioguide.render import STYLE, answer_html, passage_html, source_label
 from ioguide.retrieve import Filters
 from ioguide.storage import LocalDB
+from ioguide.text import citation_label
 from ioguide.types import Answer, Hit
 
 CHAT_PLACEHOLDER = "Ask about IASIOS accreditation or the CIRSE IO guidelines"  # browser tests find the box by it
@@ -73,7 +74,7 @@ def sidebar(ctx: Context) -> tuple[Filters, str, int]:
         docs = ctx.assistant.retriever.documents() if ctx.assistant else []
         where = st.radio("Search in", ["All documents", "Guidelines only", "Our centre's documents only"],
                          key="where")
-        titles = {d["doc_id"]: f"{d.get('title', d['doc_id'])} ({d.get('edition') or '-'})" for d in docs}
+        titles = {d["doc_id"]: citation_label(d.get("title", d["doc_id"]), d.get("edition", "")) for d in docs}
         chosen_docs = st.multiselect("Documents", list(titles), format_func=lambda d: titles[d], key="docs")
         topics = sorted({t for d in docs for t in d.get("topics", [])})
         chosen_topics = st.multiselect("Topics", topics, key="topics")
