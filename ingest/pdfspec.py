@@ -83,7 +83,13 @@ def table_rows(block: dict) -> list[str]:
 
 # ---------------------------------------------------------------- reference text
 
-def _block_text(block: dict) -> list[str]:
+def _has_own_heading(block: dict, previous: dict | None) -> bool:
+    """A references/funding/... block is printed under its standard heading unless the spec put one just before."""
+    return not (previous is not None and previous["type"] == "heading"
+                and previous["text"].strip().lower() == STRUCTURE_HEADINGS[block["type"]].lower())
+
+
+def _block_text(block: dict, previous: dict | None = None) -> list[str]:
     kind = block["type"]
     if kind == "heading":
         return [block["text"]]
@@ -93,9 +99,10 @@ def _block_text(block: dict) -> list[str]:
         return [strip_markers(block["text"]) + (f" {block['grade']}" if block.get("grade") else "")]
     if kind == "table":
         return ([block["caption"]] if block.get("caption") else []) + table_rows(block)
+    heading = [STRUCTURE_HEADINGS[kind]] if _has_own_heading(block, previous) else []
     if kind == "references":
-        return [STRUCTURE_HEADINGS[kind]] + list(block["items"])
-    return [STRUCTURE_HEADINGS[kind], strip_markers(block["text"])]
+        return heading + list(block["items"])
+    return heading + [strip_markers(block["text"])]
 
 
 def _page_order(spec: Spec, blocks: list[dict]) -> list[dict]:
@@ -112,8 +119,10 @@ def reference_pages(spec: Spec) -> list[str]:
         parts: list[str] = []
         if n == 1:
             parts += _front_matter_lines(spec)
-        for block in _page_order(spec, page.get("blocks", [])):
-            parts += _block_text(block)
+        blocks = page.get("blocks", [])
+        for block in _page_order(spec, blocks):
+            index = next(i for i, b in enumerate(blocks) if b is block)
+            parts += _block_text(block, blocks[index - 1] if index else None)
         pages.append("\n".join(parts))
     return pages
 
@@ -455,8 +464,9 @@ class _Renderer:
             self.front_matter()
         tables = [b for b in blocks if b["type"] == "table"] if not self.leaflet else []
         limit = self.bottom - sum(self.table_height(t) for t in tables)
-        for block in blocks:
+        for index, block in enumerate(blocks):
             kind = block["type"]
+            previous = blocks[index - 1] if index else None
             if kind == "table" and not self.leaflet:
                 continue
             if kind == "heading":
@@ -477,11 +487,12 @@ class _Renderer:
                 self.table(block, self.col_x(), self.y, self.col_w)
                 self.y += height
             else:
-                self.room(self.head.leading + 2 + self.small.leading * 2, limit)
-                self.y += 2 + self.head.leading
-                self.draw_line(_Line([[_Piece(w)] for w in STRUCTURE_HEADINGS[kind].split()]), self.col_x(),
-                               self.y, self.head)
-                self.y += 1
+                if _has_own_heading(block, previous):
+                    self.room(self.head.leading + 2 + self.small.leading * 2, limit)
+                    self.y += 2 + self.head.leading
+                    self.draw_line(_Line([[_Piece(w)] for w in STRUCTURE_HEADINGS[kind].split()]), self.col_x(),
+                                   self.y, self.head)
+                    self.y += 1
                 items = block["items"] if kind == "references" else [block["text"]]
                 for item in items:
                     self.paragraph(item, self.small, limit, spaced=False)

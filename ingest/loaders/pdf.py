@@ -1,11 +1,17 @@
-"""PDF (pypdf): text per page, running headers and footers removed, bookmarks as section paths."""
+"""PDF: text per page as a person reads it, the printed title, sections from bookmarks or printed headings, and
+the parts that are not guidance marked with a role.
+
+pypdf opens and checks the file under bounds (encryption, page tree, stream sizes) and gives one text per page;
+pypdfium2 gives a second reading character by character (sizes and baselines: superscript citation markers,
+table cells, the title, headings). Each page keeps the reading with the higher rate of known words (pdfium's on a
+tie: it carries the marker information), then pdf_text repairs what extraction breaks.
+"""
 
 from __future__ import annotations
 
 import io
 import re
-from collections import Counter
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 
 from ioguide.errors import LoadError
 from ioguide.text import normalise_text
@@ -21,6 +27,50 @@ from .limits import (
     clean_title,
     describe_content,
 )
+from .pdf_chars import PageChars, read_page
+from .pdf_structure import detected_headings, mark_roles, metadata_title_problem, printed_title, printed_year
+from .pdf_text import (
+    Vocabulary,
+    attach_grades,
+    format_tables,
+    join_spaced_words,
+    strip_glued_markers,
+    strip_running_lines,
+    undo_hyphenation,
+)
+
+PDFIUM_TIE = 0.005  # pypdf's page text is kept only when its known-word rate is higher by more than this
+
+
+@dataclass
+class PageReport:
+    """How one page was read."""
+
+    number: int
+    source: str  # "pdfium" or "pypdf"
+    known_pypdf: float  # share of known words in each reading
+    known_pdfium: float | None
+    markers: list[str] = field(default_factory=list)  # citation markers removed
+    joins: list[str] = field(default_factory=list)  # split words joined ("pe rformed")
+
+
+@dataclass
+class PdfReport:
+    """What `python -m ingest --explain` shows for a PDF."""
+
+    pages: int
+    title: str = ""
+    title_source: str = ""
+    metadata_title: str = ""
+    metadata_problem: str | None = None
+    edition: str = ""
+    edition_source: str = ""
+    page_reports: list[PageReport] = field(default_factory=list)
+    furniture: list[str] = field(default_factory=list)  # running headers, footers, page numbers removed
+    sections: list[tuple[tuple[str, ...], str, int | None, int]] = field(default_factory=list)
+    page_chars: list[PageChars | None] = field(default_factory=list)
+    headings: list[tuple[int, str]] = field(default_factory=list)
+    first_page: str = ""  # page 1 as printed, running lines included (where a metadata title is looked for)
 
 
 def _pypdf_limits(max_pages: int):
@@ -69,7 +119,14 @@ def _declared_page_count(reader) -> int | None:
 
 
 def load_pdf(name: str, data: bytes, info: DocumentInfo, max_pages: int,
-              deadline: Deadline | None = None) -> tuple[DocumentInfo, list[Section]]:
+             deadline: Deadline | None = None) -> tuple[DocumentInfo, list[Section]]:
+    info, sections, _ = read_pdf(name, data, info, max_pages, deadline)
+    return info, sections
+
+
+def read_pdf(name: str, data: bytes, info: DocumentInfo, max_pages: int,
+             deadline: Deadline | None = None) -> tuple[DocumentInfo, list[Section], PdfReport]:
+    """load_pdf, and a report of how the PDF was read (for `python -m ingest --explain`)."""
     if b"%PDF-" not in data[:1024]:
         raise LoadError(name, f"not a PDF: the file holds {describe_content(data)} (wrong file extension?)")
     truncated = b"%%EOF" not in data[-4096:]
@@ -82,7 +139,7 @@ def load_pdf(name: str, data: bytes, info: DocumentInfo, max_pages: int,
 
 
 def _read_pdf(name: str, data: bytes, info: DocumentInfo, max_pages: int,
-              deadline: Deadline) -> tuple[DocumentInfo, list[Section]]:
+              deadline: Deadline) -> tuple[DocumentInfo, list[Section], PdfReport]:
     from pypdf import PdfReader
     from pypdf.errors import DependencyError, LimitReachedError
 
@@ -134,64 +191,112 @@ def _read_pdf(name: str, data: bytes, info: DocumentInfo, max_pages: int,
     if not any(p.strip() for p in pages):
         raise LoadError(name, "PDF has no extractable text (scanned images? run OCR first)"
                         if not failed else "PDF pages could not be read (corrupt content streams)")
-    pages = _strip_running_lines(pages)
+    report = PdfReport(pages=n_pages)
+    pages = _read_text(name, data, pages, deadline, report)
     info = replace(info, pages=n_pages)
-    title, outline = _pdf_outline(reader)
+    outline_title, outline = _pdf_outline(reader)
     meta_title = ""
     try:
         meta_title = clean_title(str((reader.metadata or {}).get("/Title") or ""))
     except Exception:  # noqa: BLE001
         meta_title = ""
-    if title:
-        info = replace(info, title=title[:MAX_TITLE])
-    elif meta_title and meta_title.lower() not in {"untitled", "microsoft word"} and len(meta_title) > 3:
-        info = replace(info, title=meta_title)
-    return info, _pdf_sections(pages, outline)
+    info = _choose_title(info, report, meta_title, outline_title, pages)
+    if not outline and report.page_chars:
+        outline = [(index, (heading,)) for index, heading in report.headings]
+    sections = mark_roles(_pdf_sections(pages, outline))
+    report.sections = [(s.path, s.role, s.page_breaks[0][1] if s.page_breaks else None, len(s.text))
+                       for s in sections]
+    return info, sections, report
 
 
-def _norm_running(line: str) -> str:
-    line = re.sub(r"\d+", "#", line.strip().lower())
-    return re.sub(r"^#\s*|\s*#$", "", re.sub(r"\s+", " ", line))
+def _pdfium_pages(data: bytes, n_pages: int, deadline: Deadline) -> list[PageChars | None]:
+    """pdfium's character reading of each page; None for a page (or a file) pdfium cannot read."""
+    try:
+        import pypdfium2 as pdfium
+
+        document = pdfium.PdfDocument(data)
+    except Exception:  # noqa: BLE001 - pypdf read it; pdfium refusing just means no second reading
+        return [None] * n_pages
+    out: list[PageChars | None] = []
+    try:
+        for index in range(min(n_pages, len(document))):
+            deadline.check(f"at page {index + 1} of {n_pages} (character layout)")
+            try:
+                page = document[index]
+                out.append(read_page(page))
+                page.close()
+            except Exception:  # noqa: BLE001 - one page pdfium cannot read keeps pypdf's text
+                out.append(None)
+    finally:
+        document.close()
+    return out + [None] * (n_pages - len(out))
 
 
-_PAGE_NUMBER = re.compile(r"^\s*(?:page\s*)?\d{1,4}(?:\s*(?:of|/)\s*\d{1,4})?\s*$", re.I)
-_RUNNING_EDGE = 4  # lines at the top and bottom of a page where headers and footers sit
-_RUNNING_ANYWHERE = 25  # a line this long recurring verbatim (but for its page number) is running wherever it is
+def _read_text(name: str, data: bytes, pypdf_pages: list[str], deadline: Deadline, report: PdfReport) -> list[str]:
+    """Choose a reading per page, then repair it: markers, running lines, hyphenation, split words, tables."""
+    chars = _pdfium_pages(data, len(pypdf_pages), deadline)
+    pdfium_pages = [normalise_text(c.text) if c is not None else "" for c in chars]
+    # One reading per page: a split both readings share must not make its pieces look like the document's words.
+    vocab = Vocabulary([b if c is not None and b.strip() else a for a, b, c in zip(pypdf_pages, pdfium_pages, chars,
+                                                                                strict=True)])
+    chosen: list[str] = []
+    for number, (pypdf_text, pdfium_text, page_chars) in enumerate(zip(pypdf_pages, pdfium_pages, chars,
+                                                                       strict=True), start=1):
+        known_pypdf = vocab.known_rate(pypdf_text)
+        known_pdfium = vocab.known_rate(pdfium_text) if page_chars is not None else None
+        if known_pdfium is not None and pdfium_text.strip() and known_pdfium >= known_pypdf - PDFIUM_TIE:
+            page = PageReport(number, "pdfium", known_pypdf, known_pdfium, markers=list(page_chars.markers_removed))
+            text = pdfium_text
+        else:
+            text, markers = strip_glued_markers(pypdf_text)
+            page = PageReport(number, "pypdf", known_pypdf, known_pdfium, markers=markers)
+        report.page_reports.append(page)
+        chosen.append(text)
+    report.first_page = chosen[0] if chosen else ""
+    chosen, report.furniture = strip_running_lines(chosen)
+    repaired = []
+    for text, page in zip(chosen, report.page_reports, strict=True):
+        text = undo_hyphenation(text, vocab)
+        text, page.joins = join_spaced_words(text, vocab)
+        repaired.append(attach_grades(format_tables(text)))
+    report.page_chars = chars
+    furniture = set(report.furniture)
+    headings = []
+    for index, heading in detected_headings(chars, furniture, printed_title(chars[0], furniture)):
+        if report.page_reports[index].source == "pdfium":
+            headings.append((index, join_spaced_words(heading, vocab)[0]))
+    report.headings = headings
+    return repaired
 
 
-def _norm_verbatim(line: str) -> str:
-    """A line without a leading or trailing page number; the rest must match exactly."""
-    return re.sub(r"^\d{1,4}\s+|\s+\d{1,4}$", "", re.sub(r"\s+", " ", line.strip()))
-
-
-def _strip_running_lines(pages: list[str]) -> list[str]:
-    """Remove running headers/footers: lines near the top or bottom that recur on many pages (digits ignored), long
-    lines that recur verbatim anywhere on the page (two-column layouts can put the footer mid-text), and bare page
-    numbers near the edges. Then join words hyphenated across line breaks."""
-    edge = _RUNNING_EDGE
-    near: Counter[str] = Counter()
-    anywhere: Counter[str] = Counter()
-    split_pages = [p.split("\n") for p in pages]
-    for lines in split_pages:
-        near.update({_norm_running(line) for line in lines[:edge] + lines[-edge:] if line.strip()})
-        anywhere.update({v for v in map(_norm_verbatim, lines) if len(v) >= _RUNNING_ANYWHERE})
-    threshold = max(3, int(0.4 * len(pages)))
-    running_near = {line for line, c in near.items() if c >= threshold and len(line) > 1}
-    running_anywhere = {line for line, c in anywhere.items() if c >= threshold}
-    cleaned = []
-    for lines in split_pages:
-        keep = []
-        for i, line in enumerate(lines):
-            near_edge = i < edge or i >= len(lines) - edge
-            if near_edge and (_norm_running(line) in running_near or _PAGE_NUMBER.match(line)):
-                continue
-            if running_anywhere and _norm_verbatim(line) in running_anywhere:
-                continue
-            keep.append(line)
-        text = "\n".join(keep)
-        text = re.sub(r"(\w)-\n(?=[a-z])", r"\1", text)  # hyphenated line break: "inter-\nnational"
-        cleaned.append(text.strip())
-    return cleaned
+def _choose_title(info: DocumentInfo, report: PdfReport, meta_title: str, outline_title: str,
+                  pages: list[str]) -> DocumentInfo:
+    """The printed title (largest text near the top of page 1); else the metadata title when it is printed on
+    page 1 and not an artefact; else the top bookmark; else the first heading; else the file name. The year
+    printed near the top of page 1 (published, edition, version ...) becomes the edition."""
+    furniture = set(report.furniture)
+    first = report.page_chars[0] if report.page_chars else None
+    report.metadata_title = meta_title
+    report.metadata_problem = metadata_title_problem(meta_title, report.first_page)
+    printed = printed_title(first, furniture)
+    if printed:
+        title, source = printed, "printed on page 1 (largest text near the top)"
+    elif meta_title and report.metadata_problem is None:
+        title, source = meta_title, "PDF metadata (/Title), printed on page 1"
+    elif outline_title:
+        title, source = outline_title, "top-level bookmark"
+    elif report.headings:
+        title, source = report.headings[0][1], "first heading"
+    else:
+        title, source = info.title, "file name"
+    report.title, report.title_source = title[:MAX_TITLE], source
+    year = printed_year(first, pages[0] if pages else "")
+    if year:
+        info = replace(info, edition=year)
+        report.edition, report.edition_source = year, "printed on page 1"
+    else:
+        report.edition, report.edition_source = info.edition, "file name" if info.edition else ""
+    return replace(info, title=title[:MAX_TITLE])
 
 
 def _pdf_outline(reader) -> tuple[str, list[tuple[int, tuple[str, ...]]]]:
