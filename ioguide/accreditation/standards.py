@@ -20,7 +20,9 @@ STATUSES = ("evidence found", "partial", "missing")
 NOT_DRAFTED = "not drafted"
 NOT_PUBLIC = "not public: import from your IASIOS Application Manual"
 LEVELS = ("core", "extended")
-_ID = re.compile(r"^S(\d{1,2})\.([a-z])$")
+# A requirement id as people type it: "S8.a", "8a", "8.a", "8(a)", "S8a", "Standard 8a", "standard 8 a", "Std 8 (a)".
+_ID = re.compile(r"^\s*(?:s|std\.?|standard)?\s*(\d{1,2})\s*(?:[.\-]\s*)?\(?\s*([a-z])\s*\)?\s*$", re.I)
+ID_FORMS = "S8.a (also typed 8a, 8.a, 8(a), S8a or Standard 8a)"
 
 
 class AccreditationError(IOGuideError):
@@ -91,16 +93,18 @@ def _order(req: Requirement) -> tuple[int, str]:
 
 
 def parse_requirement_id(value: str, standards: Standards) -> tuple[int, str] | None:
-    """(standard, letter) for "S8.a" (case-insensitive), or None when it is not an id of Standards 1-13."""
-    m = _ID.match(value.strip()[:1].upper() + value.strip()[1:].lower()) if value.strip() else None
+    """(standard, letter) for an id in any of the forms people type ("S8.a", "8a", "8(a)", "Standard 8 a"), or
+    None when it is not an id of one of the standards."""
+    m = _ID.match(value or "")
     if not m or int(m.group(1)) not in standards.section_of:
         return None
-    return int(m.group(1)), m.group(2)
+    return int(m.group(1)), m.group(2).lower()
 
 
 def normalise_id(value: str) -> str:
-    value = value.strip()
-    return value[:1].upper() + value[1:].lower()
+    """The canonical "S8.a" for any typed form; text that is no id at all comes back stripped."""
+    m = _ID.match(value or "")
+    return f"S{int(m.group(1))}.{m.group(2).lower()}" if m else (value or "").strip()
 
 
 def requirement_list(standards: Standards, store: AccreditationStore | None = None) -> list[Requirement]:
@@ -131,6 +135,6 @@ def find_requirement(requirements: list[Requirement], requirement_id: str) -> Re
         if req.requirement_id == rid:
             return req
     known = ", ".join(r.requirement_id for r in requirements[:6])
-    raise AccreditationError(f"Unknown requirement {requirement_id!r}: ids look like S8.a ({known}, ...). "
-                             f"`ioguide coverage` lists them all.")
+    raise AccreditationError(f"Unknown requirement {requirement_id!r}: ids look like {ID_FORMS}; known ids: "
+                             f"{known}, ... `ioguide coverage` lists them all.")
 

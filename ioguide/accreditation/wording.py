@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from .standards import AccreditationError, Standards, normalise_id, parse_requirement_id
+from .standards import ID_FORMS, AccreditationError, Standards, normalise_id, parse_requirement_id
 
 if TYPE_CHECKING:
     from .store import AccreditationStore
@@ -63,7 +63,7 @@ def parse_wording(text: str, name: str, standards: Standards) -> tuple[list[Word
             continue
         if parse_requirement_id(rid_text, standards) is None:
             problems.append(f"{name} line {rid_line}, field 'requirement_id': unknown id {rid_text!r} "
-                            f"(ids look like S8.a: 'S', standard 1-13, '.', one letter)")
+                            f"(ids look like {ID_FORMS}, standard 1-13)")
             continue
         rid = normalise_id(rid_text)
         if rid in seen:
