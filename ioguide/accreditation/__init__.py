@@ -7,9 +7,12 @@ app's SQLite file (tables prefixed `accreditation_`), never in the repository. E
 once over the guidelines, once over the centre's documents; only the centre's documents can count as evidence.
 
 Modules, in the order the data flows: standards (the catalogue and ids) -> wording (import) -> store (SQLite) ->
-drafting (Answer -> Draft) -> coverage (rows, gaps) -> export (Markdown, DOCX).
+drafting (Answer -> Draft) -> coverage (rows, gaps) -> export (Markdown, DOCX). Beside them, what staff do:
+tracking (assessments, actions, review and sign-off), currency (evidence re-check flags), readiness, gap (the gap
+analysis as XLSX/CSV) and casereview (the internal case review of 30 patients).
 """
 
+from .casereview import DEFAULT_CHECKLIST, CaseListError, CaseReviews, parse_case_list, read_case_list
 from .coverage import (
     CoverageRow,
     coverage,
@@ -20,6 +23,7 @@ from .coverage import (
     missing_for_accredited,
     status_counts,
 )
+from .currency import RecheckFlag, recheck_flags, store_document_text
 from .drafting import (
     StaffEditExists,
     Thresholds,
@@ -34,7 +38,9 @@ from .drafting import (
     save_edit,
     wording_hash,
 )
-from .export import DISCLAIMER, ApplicationItem, application_docx, application_items, application_markdown
+from .export import DISCLAIMER, NOT_APPROVED, ApplicationItem, application_docx, application_items, application_markdown
+from .gap import gap_analysis, gap_csv, gap_rows, gap_xlsx
+from .readiness import Readiness, centre_readiness, readiness
 from .standards import (
     LEVELS,
     NOT_DRAFTED,
@@ -51,9 +57,14 @@ from .standards import (
     requirement_list,
 )
 from .store import AccreditationStore, Draft, Evidence
+from .tracking import ASSESSMENTS, SUGGESTED, Action, Assessment, Review, ReviewError, Workflow
 from .wording import ImportReport, WordingImportError, WordingRow, import_wording, import_wording_file, parse_wording
 
 __all__ = [
+    "ASSESSMENTS", "DEFAULT_CHECKLIST", "NOT_APPROVED", "SUGGESTED", "Action", "Assessment", "CaseListError",
+    "CaseReviews", "Readiness", "RecheckFlag", "Review", "ReviewError", "Workflow", "centre_readiness",
+    "gap_analysis", "gap_csv", "gap_rows", "gap_xlsx",
+    "parse_case_list", "read_case_list", "readiness", "recheck_flags", "store_document_text",
     "DISCLAIMER", "LEVELS", "NOT_DRAFTED", "NOT_PUBLIC", "STANDARDS_FILE", "STATUSES", "AccreditationError",
     "AccreditationStore", "ApplicationItem", "CoverageRow", "Draft", "Evidence", "ImportReport", "Requirement",
     "StaffEditExists", "Standards", "Thresholds", "WordingImportError", "WordingRow", "application_docx",

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from .coverage import CoverageRow, missing_for_accredited, status_counts
 from .standards import LEVELS, NOT_DRAFTED, Requirement, Standards
 from .store import AccreditationStore, Draft
+from .tracking import Review
 
 _XML_BAD = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
+NOT_APPROVED = "DRAFT - not approved yet"
 
 DISCLAIMER = ("Draft prepared with IO Guide, which is not official CIRSE or IASIOS material. The wording of the "
               "requirements is shown only where the centre imported it from its IASIOS Application Manual. Check "
@@ -24,9 +24,13 @@ DISCLAIMER = ("Draft prepared with IO Guide, which is not official CIRSE or IASI
 class ApplicationItem:
     requirement: Requirement
     draft: Draft | None
+    approval: Review | None = None  # the sign-off of this draft version, in approved-only exports
+    marked: str = ""  # NOT_APPROVED for a draft included without sign-off
 
     @property
     def gaps(self) -> list[str]:
+        if self.draft is None and self.marked:
+            return [self.marked]
         if self.draft is None:
             return ["Not drafted yet: run `ioguide coverage` or draft it on the Accreditation page."]
         if self.draft.status == "evidence found":
@@ -36,9 +40,29 @@ class ApplicationItem:
         return [head] + [r for r in self.draft.reasons if not r.startswith(("Centre document ", "Evidence found:"))]
 
 
-def application_items(requirements: list[Requirement], store: AccreditationStore) -> list[ApplicationItem]:
+def application_items(requirements: list[Requirement], store: AccreditationStore,
+                      approved: dict[str, Review] | None = None, include_drafts: bool = False) -> list[ApplicationItem]:
+    """Every requirement with its latest draft; with approved (requirement_id -> the approving review), the
+    approved version instead, and unapproved drafts left out (or, with include_drafts, marked as drafts)."""
     latest = store.latest_all()
-    return [ApplicationItem(r, latest.get(r.requirement_id)) for r in requirements]
+    if approved is None:
+        return [ApplicationItem(r, latest.get(r.requirement_id)) for r in requirements]
+    items = []
+    for r in requirements:
+        review = approved.get(r.requirement_id)
+        if review is not None:
+            items.append(ApplicationItem(r, store.version(r.requirement_id, review.version), approval=review))
+        elif include_drafts and r.requirement_id in latest:
+            items.append(ApplicationItem(r, latest[r.requirement_id], marked=NOT_APPROVED))
+        else:
+            items.append(ApplicationItem(r, None, marked="No approved answer yet: submit the draft for review."))
+    return items
+
+
+def _sign_off(item: ApplicationItem) -> str:
+    if item.approval is not None:
+        return f"Approved by {item.approval.reviewer} on {item.approval.reviewed[:10]}"
+    return item.marked if item.draft is not None else ""
 
 
 def _summary_lines(items: list[ApplicationItem]) -> list[str]:
@@ -55,8 +79,9 @@ def _summary_lines(items: list[ApplicationItem]) -> list[str]:
 
 
 def application_markdown(requirements: list[Requirement], store: AccreditationStore, standards: Standards,
-                         title: str = "IASIOS application draft") -> str:
-    items = application_items(requirements, store)
+                         title: str = "IASIOS application draft", approved: dict[str, Review] | None = None,
+                         include_drafts: bool = False) -> str:
+    items = application_items(requirements, store, approved, include_drafts)
     lines = [f"# {title}", "", f"_Exported {time.strftime('%Y-%m-%d %H:%M')}. {DISCLAIMER}_", "", "## Summary", ""]
     lines += [f"- {s}" for s in _summary_lines(items)] + [""]
     for sec, sec_title in sorted(standards.sections.items()):
@@ -75,6 +100,8 @@ def _markdown_item(item: ApplicationItem) -> list[str]:
     req, draft = item.requirement, item.draft
     lines = [f"#### {req.requirement_id} ({req.level}{', inferred' if req.inferred else ''})"
              + (f": {req.title}" if req.title else ""), ""]
+    if _sign_off(item):
+        lines += [f"**{_sign_off(item)}**", ""]
     lines += [f"**Requirement:** {req.wording}" if req.wording else f"**Requirement:** _{req.wording_status}_", ""]
     if draft is None:
         lines += ["**Status:** not drafted", ""]
@@ -99,11 +126,13 @@ def _x(text: str) -> str:
 
 
 def application_docx(requirements: list[Requirement], store: AccreditationStore, standards: Standards,
-                     title: str = "IASIOS application draft") -> bytes:
+                     title: str = "IASIOS application draft", approved: dict[str, Review] | None = None,
+                     include_drafts: bool = False) -> bytes:
+    """The application as Word. approved: export approved answers only (see application_items)."""
     import docx
-    from docx.shared import Cm
+    from docx.shared import Cm, RGBColor
 
-    items = application_items(requirements, store)
+    items = application_items(requirements, store, approved, include_drafts)
     document = docx.Document()
     document.core_properties.title = title
     document.add_heading(title, 0)
@@ -122,6 +151,11 @@ def application_docx(requirements: list[Requirement], store: AccreditationStore,
                 req, draft = item.requirement, item.draft
                 document.add_heading(_x(f"{req.requirement_id} ({req.level}{', inferred' if req.inferred else ''})"
                                         + (f": {req.title}" if req.title else "")), level=3)
+                if _sign_off(item):
+                    run = document.add_paragraph().add_run(_sign_off(item))
+                    run.bold = True
+                    if item.marked:
+                        run.font.color.rgb = RGBColor(0xC5, 0x30, 0x30)
                 para = document.add_paragraph()
                 para.add_run("Requirement: ").bold = True
                 run = para.add_run(_x(req.wording or req.wording_status))
