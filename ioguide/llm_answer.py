@@ -11,19 +11,13 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+from .answer import make_citation, passage_order
 from .llms import LLM, format_passages, render_messages
 from .retrieve import Retrieval
 from .types import Answer, Citation
 from .verify import Claim, verify_output
 
 NOT_VERIFIED = "The LLM answer could not be verified against the sources; the extractive answer is shown."
-
-
-def passage_order(cited: list[int], n_hits: int) -> list[int]:
-    """Passage indices in display order: those cited, in order of first citation, then the rest in rank order;
-    the passage at position i is shown as [i + 1]. (ioguide.answer.build_answer numbers the same way.)"""
-    order = list(dict.fromkeys(cited))
-    return order + [i for i in range(n_hits) if i not in order]
 
 
 def _with_stop(body: str) -> str:
@@ -36,7 +30,7 @@ def build_verified_answer(question: str, retrieval: Retrieval, kept: list[Claim]
     rest, as ioguide.answer.build_answer numbers them. Removed claims are listed with their reasons, passage numbers
     in them renumbered the same way, so "not in passage 2" names the passage the reader sees as [2]."""
     hits = retrieval.hits
-    order = passage_order([p for claim in kept for p, *_ in claim.supports], len(hits))
+    order = passage_order(len(hits), (p for claim in kept for p, *_ in claim.supports))
     number = {p: n for n, p in enumerate(order, start=1)}
 
     def renumber(reason: str) -> str:
@@ -53,11 +47,7 @@ def build_verified_answer(question: str, retrieval: Retrieval, kept: list[Claim]
             if (p, start) in seen:
                 continue
             seen.add((p, start))
-            chunk = hits[p].chunk
-            citations.append(Citation(
-                n=number[p], chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, title=chunk.title, source=chunk.source,
-                page=chunk.page_at(start), section=chunk.section, quote=chunk.text[start:end], start=start, end=end,
-                edition=chunk.edition, support=round(score, 4)))
+            citations.append(make_citation(hits[p].chunk, number[p], start, end, score))
     text = "\n".join(lines) if any(c.is_list_item for c in kept) else " ".join(lines)
     return Answer(question=question, text=text, citations=tuple(citations), passages=tuple(hits[p] for p in order),
                   grounded=True, backend=backend, query=retrieval.query, relevance=retrieval.relevance, notes=notes,

@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
+from ioguide.cli import app
 from ioguide.quantities import canonical_text, missing_quantities, quantities
-from ioguide.verify_bench import bench_verify
 
 PASSAGE = ("Grade 2: unplanned prolonged hospital stay of less than 48 h, with no additional therapy. "
            "Grade 3: additional therapy was needed, or the hospital stay was longer than 48 h, but there were no "
@@ -66,17 +65,10 @@ ROWS = [
 ]
 
 
-def cli() -> typer.Typer:
-    app = typer.Typer()
-    app.command("verify")(bench_verify)
-    app.command("other")(lambda: None)  # two commands: typer then expects the command name, as `ioguide bench` does
-    return app
-
-
 def test_bench_verify_json_reports_each_answer_and_the_summary(tmp_path):
     path = tmp_path / "answers.jsonl"
     write_answers(path, ROWS)
-    result = CliRunner().invoke(cli(), ["verify", str(path), "--json"])
+    result = CliRunner().invoke(app, ["bench", "verify", str(path), "--json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     assert out["summary"] == {"n_true": 3, "n_false": 5, "true_kept_rate": 1.0, "false_removed_rate": 1.0}
@@ -91,7 +83,7 @@ def test_bench_verify_text_lists_failures(tmp_path):
     path = tmp_path / "answers.jsonl"
     # A "true" label on a changed number: the bench must show it as a true answer that was cut, with the reason.
     write_answers(path, [ROWS[0], {**ROWS[3], "label": "true"}])
-    result = CliRunner().invoke(cli(), ["verify", str(path)])
+    result = CliRunner().invoke(app, ["bench", "verify", str(path)])
     assert result.exit_code == 0, result.output
     assert "split dev: 2 true, kept 50.0%" in result.output
     assert "f-number [dev number_changed] true answer cut" in result.output
@@ -101,6 +93,6 @@ def test_bench_verify_text_lists_failures(tmp_path):
 def test_bench_verify_names_the_file_line_and_field_of_bad_input(tmp_path):
     path = tmp_path / "bad.jsonl"
     write_answers(path, [ROWS[0], {**ROWS[1], "label": "maybe"}])
-    result = CliRunner().invoke(cli(), ["verify", str(path)])
+    result = CliRunner().invoke(app, ["bench", "verify", str(path)])
     assert result.exit_code == 2
     assert f"{path}, line 2: field 'label' must be" in result.output

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import streamlit as st
 
+from ioguide.types import Answer
 
-def removed_summary(removed: list[dict]) -> str:
-    """"1 sentence removed: states 21 days, not in passage 2" (reasons of several sentences joined by "; ")."""
+
+def removed_summary(removed: tuple[tuple[str, str], ...]) -> str:
+    """"1 sentence removed: states 21 days, not in passage 2" (the reasons of several sentences joined by "; ")."""
     if not removed:
         return ""
     n = len(removed)
-    reasons = "; ".join(dict.fromkeys(r["reason"] for r in removed))
+    reasons = "; ".join(dict.fromkeys(reason for _sentence, reason in removed))
     return f"{n} sentence{'s' if n != 1 else ''} removed: {reasons}"
 
 
-def show_removed(answer: dict) -> None:
-    """A warning naming each removed sentence's reason, and the sentences themselves in an expander (as text,
-    never as HTML or Markdown)."""
-    removed = answer.get("removed") or []
-    if not removed:
+def show_removed(answer: Answer) -> None:
+    """A warning naming each removed sentence's reason, and the sentences themselves in an expander (as plain
+    text, never as HTML or Markdown: they are the LLM's words)."""
+    if not answer.removed:
         return
-    st.warning(removed_summary(removed))
+    st.warning(removed_summary(answer.removed))
     with st.expander("Removed sentences (not supported by the cited passages)", expanded=False):
-        for r in removed:
-            st.text(f"{r['sentence']}\n  -> {r['reason']}")
+        for sentence, reason in answer.removed:
+            st.text(f"{sentence}\n  -> {reason}")
