@@ -93,13 +93,26 @@ class Quantity:
     value: float  # raw in the dimension's base unit (raw when dim is None)
 
 
-def quantities(text: str) -> list[Quantity]:
+# What may stand between a quantity and a bare number that takes its unit: up to four words, none of them a label
+# word ("48 h, grade 3" leaves 3 bare).
+_CARRY = re.compile(r"[\s,;-]*(?:(?!(?:grades?|class(?:es)?|stages?|standards?|types?|levels?|tiers?|asa|bclc|"
+                    r"child|pugh|phases?)\b)[^\W\d_]+[\s,;-]*){0,4}", re.I)
+
+
+def quantities(text: str, carry: bool = True) -> list[Quantity]:
     """The numbers of canonical text with the unit that follows them, ranges and lists sharing it: "1, 3 and 6
-    months" gives three quantities in months."""
+    months" gives three quantities in months. With carry (for passages), a bare number a few words after a quantity
+    in the same clause takes its unit: "at least 5 years of follow-up, preferably 10" gives 10 years. A claim's
+    numbers are read without carry: its "48 months ... has 2 options" states no "2 months"."""
     out: list[Quantity] = []
+    last: tuple[str, float, int] | None = None  # dimension, factor, end of the last quantity with a unit
     for m in _RUN.finditer(text):
         unit = (m.group(2) or "").lower()
         dim, factor = UNITS.get(unit, (None, 1.0))
+        if dim is None and carry and last is not None and _CARRY.fullmatch(text, last[2], m.start()):
+            dim, factor = last[0], last[1]
+        if dim is not None:
+            last = (dim, factor, m.end())
         for n in _NUM_IN_RUN.findall(m.group(1)):
             raw = float(n)
             out.append(Quantity(raw, dim, raw * factor))
@@ -112,16 +125,14 @@ def _same(a: float, b: float) -> bool:
 
 def missing_quantities(claim: list[Quantity], source: list[Quantity]) -> list[Quantity]:
     """The quantities of claim that source does not state. A number with a unit needs the same amount in the same
-    dimension ("2 days" = "48 h"), or the same number without a unit where source never gives that number a unit
-    ("3 weeks" is not found in "3 months"); a number without a unit needs the same number."""
+    dimension ("2 days" = "48 h"; "3 weeks" is not in "3 months", nor in a bare "3"); a number without a unit needs
+    the same number."""
     out = []
     for q in claim:
         if q.dim is None:
             ok = any(_same(q.raw, s.raw) for s in source)
         else:
-            ok = any(s.dim == q.dim and _same(s.value, q.value) for s in source) or (
-                any(s.dim is None and _same(s.raw, q.raw) for s in source)
-                and not any(s.dim is not None and _same(s.raw, q.raw) for s in source))
+            ok = any(s.dim == q.dim and _same(s.value, q.value) for s in source)
         if not ok:
             out.append(q)
     return out

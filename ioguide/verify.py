@@ -349,7 +349,7 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         body = bodies[id(claim)]
         header = _canonical(" ".join((chunk.title, chunk.section, chunk.edition)))
         passage = header + "\n" + _canonical(chunk.text)
-        claim_q = quantities(body)
+        claim_q = quantities(body, carry=False)
         missing = missing_quantities(claim_q, quantities(passage))
         if missing:
             failures.setdefault(id(claim), _reason_missing(missing, body, p))
@@ -373,13 +373,13 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         clauses = [c for c in (_claim_terms(part) for part in _CLAUSE.split(body)) if len(c) >= 2]
         header_q = quantities(header)
         claim_q = [q for q in claim_q if missing_quantities([q], header_q)]
-        best: tuple[float, float, int, int] | None = None
+        best: tuple[float, float, int, int] | None = None  # the best quote that also shows the claim's labels
+        closest: tuple[float, set[str]] | None = None  # the best quote whatever its labels, and its labels
         context = _terms(header)
         for (a, b, pair, lead), qvec in zip(quotes[p], quote_vecs[p], strict=True):
             raw = chunk.text[a:b]
             quote = _canonical(raw)
-            if (missing_quantities(claim_q, quantities(quote)) or labels - _labels(quote + "\n" + header)
-                    or not _numbers_bound(body, quote)
+            if (missing_quantities(claim_q, quantities(quote)) or not _numbers_bound(body, quote)
                     or not _negation_agrees(body, terms, quote) or _INSTRUCTION.search(raw)):
                 continue
             q_terms = _terms(quote) | context | _terms(_canonical(lead))
@@ -388,8 +388,20 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
                 continue
             sim = float(np.dot(vec, qvec))
             score = 0.6 * sim + 0.4 * covered - (PAIR_PENALTY if pair else 0.0)
+            q_labels = _labels(quote + "\n" + header)
+            if closest is None or score > closest[0]:
+                closest = (score, q_labels)
+            if labels - q_labels:
+                continue
             if best is None or score > best[0]:
                 best = (score, sim, a, b)
+        # A label swap: the sentence that best matches the rest of the claim gives another label of the same kind
+        # ("needs no extra treatment ... grade 3" best matches the grade 2 sentence).
+        swapped = sorted(lbl for lbl in labels if closest is not None and lbl not in closest[1]
+                         and any(other.split(" ")[0] == lbl.split(" ")[0] for other in closest[1]))
+        if swapped:
+            failures.setdefault(id(claim), f"states {', '.join(swapped)}, where passage {p + 1} gives another")
+            continue
         if best is None or best[0] < SUPPORT_MIN or best[1] < SIM_MIN:
             failures.setdefault(id(claim), f"not supported by passage {p + 1}")
             continue
