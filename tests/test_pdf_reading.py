@@ -190,3 +190,30 @@ def test_explain_shows_title_source_pages_furniture_and_references():
     assert "[references] References" in out and "[conflicts] Conflicts of interest" in out
     missing = CliRunner().invoke(ingest_app, ["--explain", str(PDFS / "no-such.pdf")])
     assert missing.exit_code == 1 and "file does not exist" in missing.output
+
+
+def test_the_library_page_explains_a_document(tmp_path, monkeypatch, embedder):
+    """Index one generated PDF, open the Library page, choose it: the printed title, where it came from and the
+    references section are shown."""
+    from streamlit.testing.v1 import AppTest
+
+    from ingest.index import sync
+    from ioguide.index import open_index
+
+    index_dir = tmp_path / "index"
+    handle = open_index(index_dir, create=True)
+    report = sync([PDFS / "tace-standards.pdf"], handle.store, handle.embedder, handle.bm25_dir)
+    assert not report.skipped, report.skipped
+    monkeypatch.setenv("IOGUIDE_INDEX_DIR", str(index_dir))
+    monkeypatch.setenv("IOGUIDE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.chdir(ROOT)
+    at = AppTest.from_file(str(ROOT / "pages" / "1_Library.py"), default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    at.selectbox(key="explain_doc").set_value("tace-standards").run()
+    assert not at.exception, at.exception
+    shown = " ".join(m.value for m in at.markdown)
+    assert "Standards for Transarterial Chemoembolisation of Hepatocellular Carcinoma" in shown
+    assert "printed on page 1" in shown and "rejected: a word-processor or production artefact" in shown
+    sections = at.dataframe[-1].value
+    assert "references" in set(sections["role"]) and "References" in set(sections["section"])
