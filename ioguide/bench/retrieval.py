@@ -194,16 +194,11 @@ def ann_recall(handle, queries: list[str], n: int = 100) -> dict:
     least as similar as the exact n-th). They differ only where vectors tie: SciFact repeats sentences, and among
     identical vectors any one is a correct answer, so id overlap undercounts there."""
     out = {}
-    for name, col in (("chunks", handle.store.chunks), ("sentences", handle.store.sentences)):
+    for name in ("chunks", "sentences"):
         ids, vecs = [], []
-        offset = 0
-        while True:
-            got = col.get(include=["embeddings"], limit=5000, offset=offset)
-            if not got["ids"]:
-                break
-            ids += got["ids"]
-            vecs.append(np.asarray(got["embeddings"], dtype=np.float32))
-            offset += len(got["ids"])
+        for batch_ids, batch_vecs, _ in handle.store.iter_vectors(sentences=(name == "sentences")):
+            ids += batch_ids
+            vecs.append(batch_vecs)
         matrix = np.vstack(vecs)
         by_id, tie_aware = [], []
         for q in queries:
