@@ -34,7 +34,7 @@ conversation_id = st.query_params.get("c")
 if not conversation_id:
     conversation_id = ctx.db.new_conversation()
     st.query_params["c"] = conversation_id
-turns = ctx.db.turns(conversation_id)
+turns = ui.answers_of(ctx.db.turns(conversation_id))
 
 with st.sidebar:
     if st.button("New conversation", icon=":material/add:"):
@@ -60,7 +60,7 @@ for i, (question, answer) in enumerate(turns):
                                     label_visibility="collapsed", placeholder="Optional comment on this answer")
         with cols[2]:
             if st.button("Send feedback", key=f"fbs-{conversation_id}-{i}", disabled=rating is None):
-                ctx.db.add_feedback(1 if rating == 1 else -1, comment, question, answer,
+                ctx.db.add_feedback(1 if rating == 1 else -1, comment, question, ui.to_json(answer),
                                     {"mode": mode, "k": k, "filters": repr(filters)}, user=user)
                 st.toast("Feedback saved. Thank you.")
         st.download_button("Export this answer (Markdown)", conversation_markdown([(question, answer)]),
