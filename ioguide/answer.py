@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .retrieve import Retrieval
-from .text import citation_label, content_terms, numbers_in
+from .text import BULLET, citation_label, content_terms, numbers_in
 from .types import Answer, Chunk, Citation, Hit
 
 NOT_COVERED = "The indexed documents do not cover this question."
@@ -25,7 +25,6 @@ _LIST_CUE = re.compile(
     r"\b(list|which|what are|what were|indications?|contra-?indications?|grades?|steps?|criteria|requirements?|"
     r"evidence (?:required|needed)|types?|options|benefits|statuses|documents needed|checklist|phases?|classes|"
     r"complications)\b", re.I)
-_BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")
 # Sentences about the document rather than the subject ("This page summarises ...").
 _META = re.compile(r"^\W*(this|these) (page|document|summary|summaries|file|section|note)s?\b|^\W*see the separate|"
                    r"^\W*use this (page|document)", re.I)
@@ -111,7 +110,7 @@ def score_sentences(question: str, hits: list[Hit], sentence_rows: dict[str, lis
             if q_numbers and q_numbers & numbers_in(sentence):
                 lexical = min(1.0, lexical + NUMBER_MATCH_BONUS)
             words = len(sentence.split())
-            bullet = bool(_BULLET.match(sentence))
+            bullet = bool(BULLET.match(sentence))
             w = SENTENCE_WEIGHTS
             score = (w["sim"] * sim + w["lexical"] * lexical - w["rank"] * p + w["bullet"] * bullet
                      + w["length"] * min(words, 40) / 40 - w["lead_in"] * sentence.rstrip().endswith(":")
@@ -406,6 +405,7 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
         "relevance": answer.relevance,
         "closest": list(answer.closest),
         "notes": list(answer.notes),
+        "removed": [{"sentence": sentence, "reason": reason} for sentence, reason in answer.removed],
         "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
     }
 
@@ -432,4 +432,5 @@ def answer_from_json(obj: dict[str, Any]) -> Answer:
                   passages=tuple(passages), grounded=bool(obj.get("grounded", False)),
                   backend=obj.get("backend", "extractive"), query=obj.get("query", ""),
                   relevance=float(obj.get("relevance") or 0.0), notes=tuple(obj.get("notes", ())),
-                  closest=tuple(obj.get("closest", ())), timings_ms=dict(obj.get("timings_ms", {})))
+                  closest=tuple(obj.get("closest", ())), timings_ms=dict(obj.get("timings_ms", {})),
+                  removed=tuple((r["sentence"], r["reason"]) for r in obj.get("removed", ())))

@@ -9,9 +9,11 @@ import typer
 
 from ..config import Settings
 from ..errors import IOGuideError
+from ..verify_bench import bench_verify
 from .common import fail
 
 bench_app = typer.Typer(no_args_is_help=True, help="Benchmarks that print figures.")
+bench_app.command("verify")(bench_verify)  # ioguide/verify_bench.py: the LLM verifier on answers of known truth
 
 
 @bench_app.command("retrieval")
