@@ -70,7 +70,7 @@ if ctx.assistant is not None:
                               acc.store_document_text(ctx.assistant.store), workflow.acknowledged())
     for flag in flags:
         cols = st.columns([5, 1])
-        cols[0].warning(flag.message(), icon="🔁")
+        cols[0].warning(flag.message(), icon=":material/sync_problem:")
         if cols[1].button("Mark re-checked", key=f"recheck-{flag.requirement_id}-{flag.doc_id}"):
             workflow.acknowledge(flag.requirement_id, flag.doc_id, flag.current_hash or "removed", author)
             st.rerun()
@@ -129,7 +129,8 @@ st.text_input("Find a requirement", key="req-search", on_change=go_to_requiremen
               placeholder="e.g. 8a, S8.a, Standard 8 a")
 if st.session_state.get("req-search-error"):
     st.error(st.session_state["req-search-error"])
-rid = st.selectbox("Requirement", list(by_id), key="req", format_func=lambda i: f"{by_id[i].label()} — {status_of[i]}")
+# The option labels must not change when a draft is made: the browser keeps a selection by its label.
+rid = st.selectbox("Requirement", list(by_id), key="req", format_func=lambda i: by_id[i].label())
 req = by_id[rid]
 if req.wording:
     st.markdown(f"**Requirement{': ' + req.title if req.title else ''}.** {req.wording}")
@@ -216,13 +217,13 @@ for action in workflow.actions(rid):
     cols = st.columns([5, 1])
     line = f"{action.title} · {action.owner} · due {action.due} · {action.state}"
     if late:
-        cols[0].error(f"OVERDUE: {line}", icon="⏰")
+        cols[0].error(f"OVERDUE: {line}", icon=":material/alarm:")
     else:
         cols[0].markdown(("~~" + line + "~~") if action.state == "done" else line)
     if action.state == "open" and cols[1].button("Mark done", key=f"done-{action.action_id}"):
         workflow.set_action_state(action.action_id, "done", author)
         st.rerun()
-with st.form(f"add-action-{rid}", clear_on_submit=True):
+with st.form("add-action", clear_on_submit=True):
     cols = st.columns([3, 2, 1])
     title = cols[0].text_input("New action", key="action-title")
     owner = cols[1].text_input("Owner", key="action-owner")

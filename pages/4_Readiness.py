@@ -51,7 +51,7 @@ if ready.overdue:
 else:
     st.caption("None.")
 for flag in ready.rechecks:
-    st.warning(flag.message(), icon="🔁")
+    st.warning(flag.message(), icon=":material/sync_problem:")
 
 st.subheader("Progress per standard")
 colours = {"met": "#2f855a", "not applicable": "#718096", "partially met": "#d69e2e", "not met": "#c53030",

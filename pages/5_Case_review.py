@@ -58,8 +58,10 @@ st.dataframe([{"Case": c.case_id, "Date": c.date, "Procedure": c.procedure, "Ope
 done = {c.case_id for c in review.cases if all((c.case_id, i) in results for i in review.checklist)}
 case_ids = [c.case_id for c in review.cases]
 pending = [cid for cid in case_ids if cid not in done]
-case_id = st.selectbox("Case", case_ids, index=case_ids.index(pending[0]) if pending else 0, key="cr-case",
-                       format_func=lambda cid: cid + (" ✓" if cid in done else ""))
+# Plain labels: the browser keeps a selection by its label, so a label must not change when a case is recorded.
+case_id = st.selectbox("Case", case_ids, index=case_ids.index(pending[0]) if pending else 0, key="cr-case")
+st.caption(f"{len(done)} of {len(case_ids)} cases recorded" + (f"; next not recorded: {pending[0]}" if pending
+                                                                 else "."))
 
 
 def save_case(case_id: str) -> None:
