@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
-from .retrieve import Retrieval, doc_label
-from .text import content_terms, numbers_in
-from .types import Answer, Citation, Hit
+from .retrieve import Retrieval
+from .text import citation_label, content_terms, numbers_in
+from .types import Answer, Chunk, Citation, Hit
 
 NOT_COVERED = "The indexed documents do not cover this question."
 
@@ -43,7 +44,35 @@ _NUMERIC_Q = re.compile(r"\b(how (?:many|much|long|often|soon)|what (?:percentag
 # scripts/tune_answer.py (fact accuracy of the whole answer); see the README for the figures.
 SENTENCE_WEIGHTS = {"sim": 0.6, "lexical": 0.7, "rank": 0.015, "bullet": 0.15, "length": 0.0, "lead_in": 0.0,
                     "short": 0.08, "meta": 0.25, "numeric": 0.08}
-ANSWER_MARGIN = 0.18
+ANSWER_MARGIN = 0.18  # sentences scoring within this of the best one may join the answer
+MAX_SENTENCES = 4  # sentences in a prose answer at most
+MAX_LIST_ITEMS = 14  # a list block is cut after this many sentences (lead-in + items)
+NUMBER_MATCH_BONUS = 0.2  # lexical overlap added when a sentence repeats a number of the question
+SHORT_SENTENCE_WORDS = 5  # fewer words than this (and not a list item): penalised as "short"
+GAP_TIE = 0.05  # a "sources do not give this" sentence this close to the best fact wins: abstain citing it
+MIN_SIM = 0.25  # below this cosine a sentence needs lexical support to answer ...
+MIN_LEXICAL_ALONE = 0.5  # ... this much for the best sentence ...
+MIN_LEXICAL_SUPPORT = 0.34  # ... and this much for a supporting one
+REPEAT_COSINE = 0.85  # a sentence this close to a chosen one says the same thing again
+REPEAT_TERM_SHARE = 0.8  # ... as does one sharing more than this share of its content words
+UNKNOWN_MIN_PIECES = 3  # a word the tokenizer cuts into this many pieces or more is rare in English
+TYPO_RATIO = 0.8  # difflib ratio at which an unknown word counts as a typo of an indexed one
+
+
+class SentenceSource(Protocol):
+    """What answering needs from the retriever: the passages' sentences with vectors, the question's vector,
+    the indexed vocabulary and its stemmer (ioguide.retrieve.Retriever provides all of it)."""
+
+    def sentence_records(self, chunk_ids: list[str]) -> dict[str, list[tuple[int, int, np.ndarray]]]: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+    def stem(self, text: str) -> list[str]: ...
+
+    def word_pieces(self, word: str) -> int: ...
+
+    @property
+    def vocabulary(self) -> Any: ...
 
 
 @dataclass
@@ -80,13 +109,13 @@ def score_sentences(question: str, hits: list[Hit], sentence_rows: dict[str, lis
             s_stems = _stems(sentence, stem)
             lexical = sum(1 for s in q_stems if s in s_stems) / len(q_stems) if q_stems else 0.0
             if q_numbers and q_numbers & numbers_in(sentence):
-                lexical = min(1.0, lexical + 0.2)
+                lexical = min(1.0, lexical + NUMBER_MATCH_BONUS)
             words = len(sentence.split())
             bullet = bool(_BULLET.match(sentence))
             w = SENTENCE_WEIGHTS
             score = (w["sim"] * sim + w["lexical"] * lexical - w["rank"] * p + w["bullet"] * bullet
                      + w["length"] * min(words, 40) / 40 - w["lead_in"] * sentence.rstrip().endswith(":")
-                     - w["short"] * (words < 5 and not bullet))
+                     - w["short"] * (words < SHORT_SENTENCE_WORDS and not bullet))
             if _META.search(sentence):
                 score -= w["meta"]
             if numeric and re.search(r"\d", sentence):
@@ -99,7 +128,7 @@ def _similar(a: str, b: str) -> bool:
     ta, tb = set(content_terms(a)), set(content_terms(b))
     if not ta or not tb:
         return a.strip().lower() == b.strip().lower()
-    return len(ta & tb) / min(len(ta), len(tb)) > 0.8
+    return len(ta & tb) / min(len(ta), len(tb)) > REPEAT_TERM_SHARE
 
 
 def _list_block(hit: Hit, cands: list[SentenceCandidate], anchor: SentenceCandidate) -> list[SentenceCandidate]:
@@ -149,7 +178,7 @@ def _complete_lead_ins(hits: list[Hit], cands: list[SentenceCandidate],
         if cand.text.rstrip().endswith(":") and not cand.bullet:
             block = _list_block(hits[cand.passage], cands, cand)
             if block:
-                out.extend(c for c in block[:14] if c not in out)
+                out.extend(c for c in block[:MAX_LIST_ITEMS] if c not in out)
             continue
         if cand not in out:
             out.append(cand)
@@ -168,12 +197,12 @@ def unknown_terms(question: str, vocabulary, word_pieces=None) -> list[str]:
         lower = word.lower()
         if lower in STOPWORDS_EXTRA or vocabulary.contains(lower):
             continue
-        if word_pieces is not None and word_pieces(lower) < 3:
+        if word_pieces is not None and word_pieces(lower) < UNKNOWN_MIN_PIECES:
             continue
         if any(vocabulary.contains(lower[:i]) and vocabulary.contains(lower[i:]) for i in range(3, len(lower) - 1)):
             continue  # a compound written as one word: "cutoff" for "cut-off"
         stem = (vocabulary.tokenize([lower])[0] or [lower])[0]
-        if difflib.get_close_matches(stem, vocabulary.words(stem[:2]), n=1, cutoff=0.8):
+        if difflib.get_close_matches(stem, vocabulary.words(stem[:2]), n=1, cutoff=TYPO_RATIO):
             continue
         out.append(word)
     return out
@@ -183,35 +212,31 @@ STOPWORDS_EXTRA = frozenset("""please thanks whats where which should would coul
     according describe explain difference between patients patient hospital hospitals question answer""".split())
 
 
-def compose_extractive(question: str, retrieval: Retrieval, store, embedder, stem,
-                       max_sentences: int = 4, margin: float | None = None, min_sim: float = 0.25,
-                       vocabulary=None) -> Answer:
+def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSource) -> Answer:
     """Pick the passage sentences that answer the question; quote them with [n] markers."""
     t0 = time.perf_counter()
-    margin = ANSWER_MARGIN if margin is None else margin
     hits = retrieval.hits
     if not retrieval.covered or not hits:
         return abstain(question, retrieval, "extractive")
-    rows = store.sentence_records([h.chunk.chunk_id for h in hits])
+    rows = source.sentence_records([h.chunk.chunk_id for h in hits])
     # Sentences are scored against the question as asked; the expanded form only widens the search.
-    qvec = embedder.embed_query(retrieval.query)
-    cands = score_sentences(retrieval.query, hits, rows, qvec, stem)
+    qvec = source.embed_query(retrieval.query)
+    cands = score_sentences(retrieval.query, hits, rows, qvec, source.stem)
     if not cands:
         return abstain(question, retrieval, "extractive")
     gap_items = _items_under_gap_lead_ins(cands)
     ranked = sorted(cands, key=lambda c: -c.score)
     gaps = [c for c in ranked if _GAP.search(c.text)]
     ranked = [c for c in ranked if not _GAP.search(c.text) and (c.passage, c.start) not in gap_items]
-    if gaps and (not ranked or gaps[0].score >= ranked[0].score - 0.05):
+    if gaps and (not ranked or gaps[0].score >= ranked[0].score - GAP_TIE):
         # The closest passage says the sources do not give this: report that, citing it.
         return abstain(question, retrieval, "extractive", gap=gaps[0])
     if not ranked:
         return abstain(question, retrieval, "extractive")
     best = ranked[0]
-    if best.sim < min_sim and best.lexical < 0.5:
+    if best.sim < MIN_SIM and best.lexical < MIN_LEXICAL_ALONE:
         return abstain(question, retrieval, "extractive")
-    pieces = (lambda w: embedder.count_tokens(w) - 2) if hasattr(embedder, "count_tokens") else None
-    unknown = unknown_terms(retrieval.query, vocabulary, pieces) if vocabulary is not None else []
+    unknown = unknown_terms(retrieval.query, source.vocabulary, source.word_pieces)
     if unknown:
         # The question names something no indexed document mentions (e.g. a drug): nothing here can answer it.
         return abstain(question, retrieval, "extractive",
@@ -221,17 +246,17 @@ def compose_extractive(question: str, retrieval: Retrieval, store, embedder, ste
         for anchor in ranked[:3]:
             block = _list_block(hits[anchor.passage], cands, anchor)
             if block:
-                chosen = block[:14]
+                chosen = block[:MAX_LIST_ITEMS]
                 break
     if not chosen:
         vectors = {(h, a): v for h, hit in enumerate(hits) for a, _b, v in rows.get(hit.chunk.chunk_id, [])}
         for cand in ranked:
-            if len(chosen) >= max_sentences or cand.score < best.score - margin:
+            if len(chosen) >= MAX_SENTENCES or cand.score < best.score - ANSWER_MARGIN:
                 break
-            if cand.sim < min_sim and cand.lexical < 0.34:
+            if cand.sim < MIN_SIM and cand.lexical < MIN_LEXICAL_SUPPORT:
                 continue
             vec = vectors[(cand.passage, cand.start)]
-            if any(_similar(cand.text, c.text) or float(np.dot(vec, vectors[(c.passage, c.start)])) > 0.85
+            if any(_similar(cand.text, c.text) or float(np.dot(vec, vectors[(c.passage, c.start)])) > REPEAT_COSINE
                    for c in chosen):
                 continue  # says again what a chosen sentence says
             chosen.append(cand)
@@ -243,36 +268,41 @@ def compose_extractive(question: str, retrieval: Retrieval, store, embedder, ste
     return answer
 
 
+def passage_order(n_passages: int, cited: Iterable[int]) -> list[int]:
+    """The one citation numbering, shared by the extractive and the LLM answer: cited passages first, in order of
+    first citation, then the rest in rank order. Passage order[i] gets marker [i + 1]."""
+    order = list(dict.fromkeys(cited))
+    return order + [i for i in range(n_passages) if i not in order]
+
+
+def make_citation(chunk: Chunk, n: int, start: int, end: int, support: float) -> Citation:
+    """The citation of chunk.text[start:end] under marker [n]."""
+    return Citation(n=n, chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, title=chunk.title, source=chunk.source,
+                    page=chunk.page_at(start), section=chunk.section, quote=chunk.text[start:end], start=start,
+                    end=end, edition=chunk.edition, support=round(support, 4))
+
+
 def build_answer(question: str, retrieval: Retrieval, chosen: list[SentenceCandidate], backend: str,
                  notes: tuple[str, ...] = ()) -> Answer:
     hits = retrieval.hits
-    order: list[int] = []
-    for c in chosen:
-        if c.passage not in order:
-            order.append(c.passage)
-    order += [i for i in range(len(hits)) if i not in order]
+    order = passage_order(len(hits), (c.passage for c in chosen))
     number = {p: n for n, p in enumerate(order, start=1)}
-    passages = tuple(hits[p] for p in order)
     citations = []
     lines = []
     for c in chosen:
-        hit = hits[c.passage]
         n = number[c.passage]
-        citations.append(Citation(
-            n=n, chunk_id=hit.chunk.chunk_id, doc_id=hit.chunk.doc_id, title=hit.chunk.title,
-            source=hit.chunk.source, page=hit.chunk.page_at(c.start), section=hit.chunk.section, quote=c.text,
-            start=c.start, end=c.end, edition=hit.chunk.edition, support=round(c.score, 4)))
+        citations.append(make_citation(hits[c.passage].chunk, n, c.start, c.end, c.score))
         lines.append(f"{c.text} [{n}]")
     text = "\n".join(lines) if any(c.bullet for c in chosen) else " ".join(lines)
-    return Answer(question=question, text=text, citations=tuple(citations), passages=passages, grounded=True,
-                  backend=backend, query=retrieval.query, relevance=retrieval.relevance, notes=notes,
+    return Answer(question=question, text=text, citations=tuple(citations), passages=tuple(hits[p] for p in order),
+                  grounded=True, backend=backend, query=retrieval.query, relevance=retrieval.relevance, notes=notes,
                   timings_ms=dict(retrieval.timings_ms))
 
 
 def closest_documents(hits: list[Hit], n: int = 3) -> tuple[str, ...]:
     seen: list[str] = []
     for hit in hits:
-        label = doc_label(hit.chunk) + (f" — {hit.chunk.section}" if hit.chunk.section else "")
+        label = citation_label(hit.chunk.title, hit.chunk.edition, hit.chunk.section)
         if label not in seen:
             seen.append(label)
         if len(seen) >= n:
@@ -378,3 +408,28 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
         "notes": list(answer.notes),
         "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
     }
+
+
+def answer_from_json(obj: dict[str, Any]) -> Answer:
+    """The Answer that answer_to_json printed (stored conversations, drafts, `ask --json` output). Fields the
+    JSON does not carry (a chunk's ordinal and page breaks, retrieval features) get their defaults; older
+    objects without the later fields load too."""
+    passages = []
+    for p in obj.get("passages", []):
+        chunk = Chunk(chunk_id=p["chunk_id"], doc_id=p["doc_id"], title=p.get("title", ""), text=p.get("text", ""),
+                      ordinal=0, section=p.get("section", ""), page_start=p.get("page_start"),
+                      page_end=p.get("page_end"), edition=p.get("edition", ""), issuer=p.get("issuer", ""),
+                      kind=p.get("kind", "official"), collection=p.get("collection", "guidelines"),
+                      source=p.get("source", ""), source_url=p.get("source_url", ""),
+                      section_sources=tuple(p.get("section_sources", ())))
+        passages.append(Hit(chunk=chunk, score=float(p.get("score", 0.0)), found_by=tuple(p.get("found_by", ()))))
+    citations = tuple(
+        Citation(n=c["n"], chunk_id=c["chunk_id"], doc_id=c["doc_id"], title=c.get("title", ""),
+                 source=c.get("source", ""), page=c.get("page"), section=c.get("section", ""), quote=c["quote"],
+                 start=c["start"], end=c["end"], edition=c.get("edition", ""), support=float(c.get("support", 0.0)))
+        for c in obj.get("citations", []))
+    return Answer(question=obj.get("question", ""), text=obj.get("answer", ""), citations=citations,
+                  passages=tuple(passages), grounded=bool(obj.get("grounded", False)),
+                  backend=obj.get("backend", "extractive"), query=obj.get("query", ""),
+                  relevance=float(obj.get("relevance") or 0.0), notes=tuple(obj.get("notes", ())),
+                  closest=tuple(obj.get("closest", ())), timings_ms=dict(obj.get("timings_ms", {})))

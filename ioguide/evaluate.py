@@ -7,6 +7,7 @@ import csv
 import html
 import io
 import json
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,8 +16,8 @@ from typing import Any
 
 from .answer import answer_to_json
 from .errors import QuestionSetError
-from .text import squash
-from .types import Answer
+from .text import citation_label, squash
+from .types import Answer, Hit
 
 GATE_FILE = Path(__file__).parent / "data" / "eval_gate.json"
 
@@ -150,51 +151,62 @@ def load_question_set(path: Path) -> tuple[list[Question], list[str]]:
     return questions, errors
 
 
+def select_split(questions: list[Question], split: str | None) -> list[Question]:
+    """The questions of one split ("dev" or "test", from each line's "split" field); all for None or "all"."""
+    if split in (None, "", "all"):
+        return list(questions)
+    chosen = [q for q in questions if str(q.extra.get("split", "")).lower() == split.lower()]
+    if not chosen:
+        found = sorted({str(q.extra.get("split")) for q in questions if q.extra.get("split")})
+        raise QuestionSetError(f"no question has split {split!r} (splits in the set: {', '.join(found) or 'none'})")
+    return chosen
+
+
 # ---------------------------------------------------------------- scoring
 
 def fact_found(fact: str, text: str) -> bool:
     return squash(fact) in squash(text)
 
 
-def _source_matches(expected: dict[str, Any], passage: dict[str, Any]) -> bool:
+def _source_matches(expected: dict[str, Any], hit: Hit) -> bool:
+    chunk = hit.chunk
     if expected.get("doc_id"):
-        return passage["doc_id"] == expected["doc_id"]
+        return chunk.doc_id == expected["doc_id"]
     name = Path(str(expected["file"])).name
-    if Path(passage.get("source") or "").name != name and Path(passage.get("source_url") or "").name != name:
+    if Path(chunk.source or chunk.source_url or "").name != name and Path(chunk.source_url or "").name != name:
         return False
     page = expected.get("page")
     if page is None:
         return True
-    start, end = passage.get("page_start"), passage.get("page_end")
+    start, end = chunk.page_start, chunk.page_end
     return start is not None and start <= page <= (end or start)
 
 
-def citation_checks(answer: dict[str, Any]) -> tuple[int, int]:
+def citation_checks(answer: Answer) -> tuple[int, int]:
     """(valid, total) citation markers: the marker resolves to a given passage and its quote is that passage's
     text at the stated offsets."""
-    passages = {p["n"]: p for p in answer["passages"]}
+    passages = dict(enumerate(answer.passages, start=1))
     valid = 0
-    for c in answer["citations"]:
-        p = passages.get(c["n"])
-        if p and p["chunk_id"] == c["chunk_id"] and p["text"][c["start"]:c["end"]] == c["quote"] and c["quote"]:
+    for c in answer.citations:
+        hit = passages.get(c.n)
+        if hit and hit.chunk.chunk_id == c.chunk_id and hit.chunk.text[c.start:c.end] == c.quote and c.quote:
             valid += 1
-    import re
-
-    markers = [int(m) for m in re.findall(r"\[(\d+)\]", answer["answer"])]
-    dangling = sum(1 for m in markers if m not in passages or not any(c["n"] == m for c in answer["citations"]))
-    return valid, len(answer["citations"]) + dangling
+    markers = [int(m) for m in re.findall(r"\[(\d+)\]", answer.text)]
+    dangling = sum(1 for m in markers if m not in passages or not any(c.n == m for c in answer.citations))
+    return valid, len(answer.citations) + dangling
 
 
-def score_question(q: Question, answer: dict[str, Any], latency_ms: float, k: int) -> dict[str, Any]:
-    abstained = not answer["grounded"]
-    facts = {f: (not abstained and fact_found(f, answer["answer"])) for f in q.answer_facts}
-    retrieved = answer["passages"][:k] if not abstained else []
-    all_retrieved = answer["passages"][:k]
-    cited_ns = {c["n"] for c in answer["citations"]}
-    cited = [p for p in answer["passages"] if p["n"] in cited_ns]
+def score_question(q: Question, answer: Answer, latency_ms: float, k: int) -> dict[str, Any]:
+    abstained = not answer.grounded
+    facts = {f: (not abstained and fact_found(f, answer.text)) for f in q.answer_facts}
+    numbered = list(enumerate(answer.passages, start=1))
+    retrieved = numbered[:k] if not abstained else []
+    all_retrieved = numbered[:k]
+    cited_ns = {c.n for c in answer.citations}
+    cited = [(n, h) for n, h in numbered if n in cited_ns]
     rank = None
-    for r, p in enumerate(sorted(all_retrieved, key=lambda p: -p["score"]), start=1):
-        if any(_source_matches(e, p) for e in q.expected_sources):
+    for r, (_n, hit) in enumerate(sorted(all_retrieved, key=lambda p: -round(p[1].score, 4)), start=1):
+        if any(_source_matches(e, hit) for e in q.expected_sources):
             rank = r
             break
     valid, total = citation_checks(answer)
@@ -202,19 +214,21 @@ def score_question(q: Question, answer: dict[str, Any], latency_ms: float, k: in
         correct = not abstained and all(facts.values())
     else:
         correct = abstained
+    as_json = answer_to_json(answer)
     return {
         "id": q.id, "question": q.question, "type": q.type, "topic": q.topic, "answerable": q.answerable,
-        "answer": answer["answer"], "grounded": answer["grounded"], "abstained": abstained,
-        "query": answer.get("query", q.question), "relevance": answer.get("relevance"),
+        "answer": answer.text, "grounded": answer.grounded, "abstained": abstained,
+        "query": answer.query, "relevance": answer.relevance,
         "facts": facts, "expected_facts": q.answer_facts, "expected_sources": q.expected_sources,
         "source_rank": rank,
-        "source_cited": any(_source_matches(e, p) for e in q.expected_sources for p in cited),
+        "source_cited": any(_source_matches(e, h) for e in q.expected_sources for _n, h in cited),
         "source_retrieved": bool(retrieved) and rank is not None,
-        "citations": answer["citations"], "citations_valid": valid, "citations_total": total,
-        "sources": [f"{p['title']} ({p.get('edition') or '-'}) {p['section']} p.{p.get('page_start')}"
-                    for p in cited],
+        "citations": as_json["citations"], "citations_valid": valid, "citations_total": total,
+        "sources": [citation_label(h.chunk.title, h.chunk.edition, h.chunk.section,
+                                   [c.page for c in answer.citations if c.n == n] or [h.chunk.page_start])
+                    for n, h in cited],
         "correct": correct, "latency_ms": round(latency_ms, 1),
-        "backend": answer.get("backend", ""), "notes": answer.get("notes", []),
+        "backend": answer.backend, "notes": list(answer.notes),
     }
 
 
@@ -265,7 +279,7 @@ def run_eval(questions: list[Question], ask: Callable[[str], Answer], k: int,
     results = []
     for i, q in enumerate(questions, start=1):
         t = time.perf_counter()
-        answer = answer_to_json(ask(q.question))
+        answer = ask(q.question)
         results.append(score_question(q, answer, (time.perf_counter() - t) * 1000, k))
         if progress:
             progress(i, len(questions))

@@ -4,28 +4,26 @@ from __future__ import annotations
 
 import io
 import time
-from typing import Any
+
+from .text import citation_label
+from .types import Answer, Hit
 
 
-def _source_line(p: dict[str, Any], pages: list[int]) -> str:
-    label = p["title"] + (f" ({p['edition']})" if p.get("edition") else "")
-    if p.get("section"):
-        label += f" — {p['section']}"
-    if pages:
-        label += ", p. " + ", ".join(str(x) for x in pages)
-    where = p.get("source_url") or p.get("source") or ""
-    return f"{label}. {where}".strip()
+def _source_line(hit: Hit, pages: list[int]) -> str:
+    c = hit.chunk
+    where = c.source_url or c.source or ""
+    return f"{citation_label(c.title, c.edition, c.section, pages)}. {where}".strip()
 
 
-def cited_sources(answer: dict[str, Any]) -> list[tuple[int, str, list[str]]]:
+def cited_sources(answer: Answer) -> list[tuple[int, str, list[str]]]:
     """(n, source line, quotes) for each cited passage."""
     out = []
-    for p in answer["passages"]:
-        cites = [c for c in answer["citations"] if c["n"] == p["n"]]
+    for n, hit in enumerate(answer.passages, start=1):
+        cites = [c for c in answer.citations if c.n == n]
         if not cites:
             continue
-        pages = sorted({c["page"] for c in cites if c.get("page") is not None})
-        out.append((p["n"], _source_line(p, pages), [c["quote"] for c in cites]))
+        pages = sorted({c.page for c in cites if c.page is not None})
+        out.append((n, _source_line(hit, pages), [c.quote for c in cites]))
     return out
 
 
@@ -33,13 +31,13 @@ DISCLAIMER = ("IO Guide is not official CIRSE or IASIOS material and is not a su
               "Check every answer against the cited source.")
 
 
-def conversation_markdown(turns: list[tuple[str, dict[str, Any]]], title: str = "IO Guide conversation") -> str:
+def conversation_markdown(turns: list[tuple[str, Answer]], title: str = "IO Guide conversation") -> str:
     lines = [f"# {title}", "", f"_Exported {time.strftime('%Y-%m-%d %H:%M')}. {DISCLAIMER}_", ""]
     for question, answer in turns:
         lines += [f"## Q: {question}", ""]
-        if answer.get("query") and answer["query"] != question:
-            lines += [f"_Searched as: {answer['query']}_", ""]
-        lines += [answer["answer"], ""]
+        if answer.query and answer.query != question:
+            lines += [f"_Searched as: {answer.query}_", ""]
+        lines += [answer.text, ""]
         sources = cited_sources(answer)
         if sources:
             lines.append("**Sources**")
@@ -52,7 +50,7 @@ def conversation_markdown(turns: list[tuple[str, dict[str, Any]]], title: str = 
     return "\n".join(lines)
 
 
-def conversation_docx(turns: list[tuple[str, dict[str, Any]]], title: str = "IO Guide conversation") -> bytes:
+def conversation_docx(turns: list[tuple[str, Answer]], title: str = "IO Guide conversation") -> bytes:
     import docx
 
     document = docx.Document()
@@ -61,9 +59,9 @@ def conversation_docx(turns: list[tuple[str, dict[str, Any]]], title: str = "IO 
     document.add_paragraph(f"Exported {time.strftime('%Y-%m-%d %H:%M')}. {DISCLAIMER}").italic = True
     for question, answer in turns:
         document.add_heading(f"Q: {question}", level=1)
-        if answer.get("query") and answer["query"] != question:
-            document.add_paragraph(f"Searched as: {answer['query']}")
-        for line in answer["answer"].split("\n"):
+        if answer.query and answer.query != question:
+            document.add_paragraph(f"Searched as: {answer.query}")
+        for line in answer.text.split("\n"):
             document.add_paragraph(line)
         sources = cited_sources(answer)
         if sources:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 
+from .text import citation_label
 from .types import Answer, Hit
 
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -37,19 +38,11 @@ def passage_html(hit: Hit, quotes: list[tuple[int, int]], n: int, anchor_prefix:
 
 
 def source_label(hit: Hit, pages: list[int] | None = None) -> str:
+    """A passage's source card title: its citation label, at the cited pages (else the pages it spans)."""
     c = hit.chunk
-    parts = [c.title]
-    if c.edition:
-        parts[0] += f" ({c.edition})"
-    if c.issuer:
-        parts.append(c.issuer)
-    if c.section:
-        parts.append(c.section)
-    if pages:
-        parts.append("p. " + ", ".join(str(p) for p in pages))
-    elif c.page_start:
-        parts.append(f"p. {c.page_start}" + (f"–{c.page_end}" if c.page_end and c.page_end != c.page_start else ""))
-    return " · ".join(parts)
+    if not pages and c.page_start:
+        pages = list(range(c.page_start, (c.page_end or c.page_start) + 1))
+    return citation_label(c.title, c.edition, c.section, pages or ())
 
 
 STYLE = """<style>

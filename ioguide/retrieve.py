@@ -14,11 +14,19 @@ import numpy as np
 
 from .bm25 import BM25Index, rebuild_bm25
 from .store import ChromaStore
-from .text import content_terms
+from .text import citation_label, content_terms
 from .types import Chunk, Hit
 from .vectors import DEFAULT_MAX_VECTORS, VectorIndex, rebuild_vectors, vectors_dir_for
 
 CALIBRATION_FILE = Path(__file__).parent / "data" / "calibration.json"
+
+# Tuning numbers of the ranking (figures in the README).
+TYPO_RATIO = 0.8  # difflib ratio at which a word missing from the index is read as a typo of an indexed stem
+DUPLICATE_SHARE = 0.8  # share of 4-word shingles at which a passage repeats one already kept (same edition)
+RELEVANCE_WEIGHTS = {"sentence": 0.5, "dense": 0.2, "coverage": 0.3}  # relevance = weighted best-of-top-3 hits
+RELEVANCE_HITS = 3  # hits whose relevance is considered
+EDGE_CHARS = 3  # a best sentence this close to a chunk's edge brings the neighbouring chunk
+EXPAND_RANKS = 3  # only the top hits are expanded with neighbours
 
 
 @dataclass(frozen=True)
@@ -130,7 +138,7 @@ def _typo_match(vocabulary: BM25Index, word: str) -> str:
     close = ""
     if not vocabulary.contains(word):
         stem = (vocabulary.tokenize([word])[0] or [word])[0]
-        found = difflib.get_close_matches(stem, vocabulary.words(stem[:2]), n=1, cutoff=0.8)
+        found = difflib.get_close_matches(stem, vocabulary.words(stem[:2]), n=1, cutoff=TYPO_RATIO)
         close = found[0] if found else ""
     if len(cache) > 50000:
         cache.clear()
@@ -182,6 +190,11 @@ class Retriever:
 
     # ------------------------------------------------------------ keeping BM25 and the manifest current
 
+    def sync(self) -> None:
+        """Reload BM25, the document list and the vector cache when the store changed (checked at most every
+        check_interval_s seconds)."""
+        self._sync()
+
     def _sync(self) -> None:
         now = time.monotonic()
         if self._bm25 is not None and now - self._checked < self.check_interval_s:
@@ -228,6 +241,24 @@ class Retriever:
             if len(found) == len(set(chunk_ids)):
                 return found
         return self.store.sentence_records(chunk_ids)
+
+    @property
+    def vocabulary(self) -> BM25Index:
+        """The BM25 index of the current store: its stems (contains, words, has_stem) and its tokenizer."""
+        self._sync()
+        assert self._bm25 is not None
+        return self._bm25
+
+    def stem(self, text: str) -> list[str]:
+        """text as BM25 tokenizes it: lower-cased stems without stopwords."""
+        return self.vocabulary.tokenize([text])[0]
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.embedder.embed_query(text)
+
+    def word_pieces(self, word: str) -> int:
+        """How many word pieces the embedding model cuts word into ("needed": 1, "pembrolizumab": 5)."""
+        return self.embedder.count_tokens(word) - 2  # less the [CLS] and [SEP] tokens
 
     def documents(self) -> list[dict]:
         self._sync()
@@ -276,7 +307,7 @@ class Retriever:
             if chunk is None:
                 continue
             sh = _shingles(chunk.text)
-            if any(len(sh & other) / max(1, min(len(sh), len(other))) > 0.8 and ed == chunk.edition
+            if any(len(sh & other) / max(1, min(len(sh), len(other))) > DUPLICATE_SHARE and ed == chunk.edition
                    for other, ed in kept_shingles):
                 continue  # the same passage again (same edition): show it once
             kept_shingles.append((sh, chunk.edition))
@@ -427,14 +458,15 @@ class Retriever:
         # Words no chunk contains (typos; names the answerer checks separately) do not count here.
         q_stems = [s for s in bm25.tokenize([" ".join(terms)])[0] if bm25.has_stem(s)] if terms else []
         best = 0.0
-        for hit in hits[:3]:
+        w = RELEVANCE_WEIGHTS
+        for hit in hits[:RELEVANCE_HITS]:
             sent = hit.features.get("sentence", 0.0)
             dense = hit.features.get("dense", 0.0)
             coverage = 0.0
             if q_stems:
                 stems = self._stems_of(hit.chunk, bm25)
                 coverage = sum(1 for s in q_stems if s in stems) / len(q_stems)
-            score = 0.5 * sent + 0.2 * dense + 0.3 * coverage
+            score = w["sentence"] * sent + w["dense"] * dense + w["coverage"] * coverage
             best = max(best, score)
         return round(float(best), 4)
 
@@ -456,12 +488,12 @@ class Retriever:
         present = {h.chunk.chunk_id for h in hits}
         for rank, hit in enumerate(hits):
             out.append(hit)
-            if rank >= 3 or "best_start" not in hit.features:
+            if rank >= EXPAND_RANKS or "best_start" not in hit.features:
                 continue
             start, end = int(hit.features["best_start"]), int(hit.features["best_end"])
             text = hit.chunk.text
-            at_end = len(text) - end < 3
-            at_start = start < 3
+            at_end = len(text) - end < EDGE_CHARS
+            at_start = start < EDGE_CHARS
             if not (at_end or at_start):
                 continue
             for nb in self.store.neighbours(hit.chunk):
@@ -476,4 +508,5 @@ class Retriever:
 
 
 def doc_label(chunk: Chunk) -> str:
-    return f"{chunk.title} ({chunk.edition})" if chunk.edition else chunk.title
+    """The chunk's document as ioguide.text.citation_label names it."""
+    return citation_label(chunk.title, chunk.edition)

@@ -46,8 +46,7 @@ class Assistant:
                    exact_max_vectors=settings.exact_search_max_vectors)
 
     def stem(self, text: str) -> list[str]:
-        self.retriever._sync()
-        return self.retriever._bm25.tokenize([text])[0]
+        return self.retriever.stem(text)
 
     def ask(self, question: str, history: list[str] | None = None, options: AskOptions | None = None,
             on_token=None) -> Answer:
@@ -65,14 +64,12 @@ class Assistant:
         if not query.strip():
             answer = abstain(question, retrieval, "extractive")
         elif options.mode == "llm" and self.llm is not None:
-            from .llms import compose_with_llm
+            from .llm_answer import compose_with_llm
 
-            extractive = compose_extractive(question, retrieval, self.retriever, self.embedder, self.stem,
-                                            vocabulary=self.retriever._bm25)
+            extractive = compose_extractive(question, retrieval, self.retriever)
             answer = compose_with_llm(question, retrieval, extractive, self.llm, self.embedder, self.retriever,
                                       on_token=on_token)
         else:
-            answer = compose_extractive(question, retrieval, self.retriever, self.embedder, self.stem,
-                                        vocabulary=self.retriever._bm25)
+            answer = compose_extractive(question, retrieval, self.retriever)
         answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
         return answer

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 _ABBREVIATIONS = {
     "e.g", "i.e", "al", "vs", "fig", "figs", "no", "nos", "dr", "prof", "approx", "ca", "cf", "etc", "mr", "mrs",
@@ -29,7 +30,7 @@ def normalise_text(text: str) -> str:
 
 
 _BOUNDARY = re.compile(r"([.!?;:]|[.!?][\"')\]]+)(\s+)")
-_BULLET_LINE = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")
+BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -45,7 +46,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     for i, line in enumerate(lines):
         line_start = offset
         offset += len(line) + 1
-        starts_block = not line.strip() or _BULLET_LINE.match(line) is not None
+        starts_block = not line.strip() or BULLET.match(line) is not None
         if i > 0 and starts_block:
             blocks.append((block_start, line_start - 1))
             block_start = line_start
@@ -134,3 +135,19 @@ def sentence_embedding_text(title: str, section: str, sentence: str) -> str:
     """A sentence is embedded with its section (or the title) so "It lasts 4 years" keeps its subject."""
     context = section.split(" > ")[-1] if section else title
     return f"{context}: {sentence}"
+
+
+def citation_label(title: str, edition: str = "", section: str = "", pages: Iterable[int | None] = ()) -> str:
+    """How a source is named everywhere (CLI, app, exports, reports, drafts): "Title (edition) — section, p. 3, 4".
+    The edition is left out when the title already holds it ("... Chemoembolisation (2021)" never gets a second
+    "(2021)")."""
+    label = title.strip()
+    edition = str(edition or "").strip()
+    if edition and edition.lower() not in label.lower():
+        label += f" ({edition})"
+    if section:
+        label += f" — {section}"
+    numbers = [str(p) for p in dict.fromkeys(pages) if p is not None]
+    if numbers:
+        label += ", p. " + ", ".join(numbers)
+    return label

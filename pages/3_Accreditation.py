@@ -10,6 +10,7 @@ import altair as alt
 import streamlit as st
 
 from ioguide import accreditation as acc
+from ioguide.answer import answer_from_json
 from ui import auth
 from ui import components as ui
 
@@ -169,7 +170,7 @@ else:
     with st.expander("Why this status"):
         st.markdown("\n".join(f"- {r}" for r in latest.reasons))
     if latest.answer:
-        ui.show_answer({**latest.answer, "answer": latest.text}, key=f"acc-{rid}")
+        ui.show_answer(answer_from_json({**latest.answer, "answer": latest.text}), key=f"acc-{rid}")
     else:
         st.text(latest.text)
     edited = st.text_area("Edit the draft", value=latest.text, height=220, key=f"edit-{rid}-{latest.version}")

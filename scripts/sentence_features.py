@@ -21,9 +21,9 @@ def main() -> None:
     answerable = [q for q in questions if q.answerable]
     for q in answerable:
         r = assistant.retriever.retrieve(q.question, k=5)
-        rows = assistant.store.sentence_records([h.chunk.chunk_id for h in r.hits])
+        rows = assistant.retriever.sentence_records([h.chunk.chunk_id for h in r.hits])
         qvec = assistant.embedder.embed_query(q.question)
-        cands = score_sentences(q.question, r.hits, rows, qvec, assistant.stem)
+        cands = score_sentences(q.question, r.hits, rows, qvec, assistant.retriever.stem)
         any_hit = False
         for c in cands:
             label = any(fact_found(f, c.text) for f in q.answer_facts)

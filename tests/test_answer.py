@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ioguide.answer import answer_to_json, rewrite_follow_up
+from ioguide.answer import answer_from_json, answer_to_json, rewrite_follow_up
 from ioguide.evaluate import citation_checks, load_question_set
 from tests.conftest import ROOT
 
@@ -52,10 +52,36 @@ def test_every_marker_resolves_across_the_question_set(assistant):
     questions, errors = load_question_set(ROOT / "corpus" / "eval" / "questions.jsonl")
     assert not errors
     for q in questions:
-        out = answer_to_json(assistant.ask(q.question))
-        valid, total = citation_checks(out)
+        answer = assistant.ask(q.question)
+        out = answer_to_json(answer)
+        valid, total = citation_checks(answer)
         assert valid == total, (q.id, out["answer"])
         markers = {int(m) for m in re.findall(r"\[(\d+)\]", out["answer"])}
         assert markers <= {p["n"] for p in out["passages"]}
         if out["grounded"]:
             assert markers, q.id
+
+
+def test_answer_json_round_trip_keeps_what_a_reader_sees(assistant):
+    answer = assistant.ask("How many therapeutic IO procedures per year does IASIOS require?")
+    again = answer_from_json(answer_to_json(answer))
+    assert again.text == answer.text and again.grounded and again.citations == answer.citations
+    assert [h.chunk.chunk_id for h in again.passages] == [h.chunk.chunk_id for h in answer.passages]
+    assert citation_checks(again) == citation_checks(answer)
+    assert answer_to_json(again)["citations"] == answer_to_json(answer)["citations"]
+
+
+def test_source_labels_never_repeat_the_year(assistant):
+    from ioguide.export import conversation_markdown
+    from ioguide.render import source_label
+    from ioguide.text import citation_label
+
+    tace = "CIRSE Standards of Practice on Hepatic Transarterial Chemoembolisation (2021)"
+    assert citation_label(tace, "2021", "Contraindications", [3]) == f"{tace} — Contraindications, p. 3"
+    assert citation_label("Lung ablation", "2020") == "Lung ablation (2020)"
+    answer = assistant.ask("What are the contraindications to TACE?")
+    cited = {c.n for c in answer.citations}
+    labels = [source_label(h) for n, h in enumerate(answer.passages, start=1) if n in cited]
+    assert any(label.startswith(tace) for label in labels), labels
+    markdown = conversation_markdown([(answer.question, answer)])
+    assert "(2021) (2021)" not in markdown + " ".join(labels) + " ".join(answer.closest)

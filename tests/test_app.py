@@ -83,6 +83,7 @@ def test_feedback_is_stored_and_exportable(app_env):
 
 
 def test_conversation_survives_a_reload_and_exports(app_env):
+    from ioguide.answer import answer_from_json
     from ioguide.export import conversation_docx, conversation_markdown
 
     at = _run()
@@ -93,7 +94,7 @@ def test_conversation_survives_a_reload_and_exports(app_env):
     again.query_params["c"] = conv
     again.run()
     assert "four-year" in _html(again) or "4 years" in _html(again)
-    turns = LocalDB(app_env / "ioguide.sqlite3").turns(conv)
+    turns = [(q, answer_from_json(a)) for q, a in LocalDB(app_env / "ioguide.sqlite3").turns(conv)]
     md = conversation_markdown(turns)
     assert "## Q: How long does IASIOS accreditation last?" in md and "**Sources**" in md
     import io

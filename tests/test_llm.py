@@ -19,15 +19,8 @@ from pydantic import Field
 from ioguide.answer import compose_extractive
 from ioguide.config import Settings
 from ioguide.errors import LLMError, UnknownBackendError
-from ioguide.llms import (
-    NOT_VERIFIED,
-    ChatLLM,
-    build_llm,
-    compose_with_llm,
-    load_prompt,
-    render_messages,
-    rewrite_with_llm,
-)
+from ioguide.llm_answer import NOT_VERIFIED, compose_with_llm
+from ioguide.llms import ChatLLM, build_llm, load_prompt, render_messages, rewrite_with_llm
 from ioguide.service import AskOptions
 from ioguide.text import sentence_spans
 
@@ -62,7 +55,7 @@ def scripted(*responses: str, timeout_s: float = 30.0) -> ChatLLM:
 def ask(assistant, question: str, llm, k: int = 5, expand: bool = True, on_token=None):
     """(retrieval, extractive answer, LLM answer) for question, as Assistant.ask composes them."""
     retrieval = assistant.retriever.retrieve(question, k=k, expand=expand)
-    extractive = compose_extractive(question, retrieval, assistant.store, assistant.embedder, assistant.stem)
+    extractive = compose_extractive(question, retrieval, assistant.retriever)
     answer = compose_with_llm(question, retrieval, extractive, llm, assistant.embedder, assistant.store,
                               on_token=on_token)
     return retrieval, extractive, answer
@@ -206,7 +199,7 @@ def test_less_than_half_surviving_falls_back(assistant):
 
 def test_instructions_in_passages_and_question_are_data(assistant):
     retrieval = assistant.retriever.retrieve(GRADES_Q)
-    extractive = compose_extractive(GRADES_Q, retrieval, assistant.store, assistant.embedder, assistant.stem)
+    extractive = compose_extractive(GRADES_Q, retrieval, assistant.retriever)
     # A document that tries to instruct the LLM, and a question that does too.
     first = retrieval.hits[0]
     hostile = replace(first.chunk, chunk_id="hostile-" + first.chunk.chunk_id,
@@ -237,7 +230,7 @@ def test_unreachable_llm_falls_back_with_reason(assistant):
 def test_slow_llm_times_out_and_falls_back(assistant):
     llm = ChatLLM("fake", chat_model=FakeListChatModel(responses=["Too late [1]."], sleep=5), timeout_s=0.5)
     retrieval = assistant.retriever.retrieve(GRADES_Q)
-    extractive = compose_extractive(GRADES_Q, retrieval, assistant.store, assistant.embedder, assistant.stem)
+    extractive = compose_extractive(GRADES_Q, retrieval, assistant.retriever)
     t0 = time.perf_counter()
     answer = compose_with_llm(GRADES_Q, retrieval, extractive, llm, assistant.embedder, assistant.store)
     assert time.perf_counter() - t0 < 3

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from ioguide.answer import answer_to_json
+from ioguide.answer import answer_from_json, answer_to_json
 from ioguide.config import Settings
 from ioguide.errors import IOGuideError
 from ioguide.render import STYLE, answer_html, passage_html, source_label
 from ioguide.retrieve import Filters
 from ioguide.storage import LocalDB
+from ioguide.text import citation_label
+from ioguide.types import Answer, Hit
 
 CHAT_PLACEHOLDER = "Ask about IASIOS accreditation or the CIRSE IO guidelines"  # browser tests find the box by it
 DISCLAIMER = ("IO Guide is **not official CIRSE or IASIOS material** and **not a substitute for clinical judgement**. "
@@ -72,7 +74,7 @@ def sidebar(ctx: Context) -> tuple[Filters, str, int]:
         docs = ctx.assistant.retriever.documents() if ctx.assistant else []
         where = st.radio("Search in", ["All documents", "Guidelines only", "Our centre's documents only"],
                          key="where")
-        titles = {d["doc_id"]: f"{d.get('title', d['doc_id'])} ({d.get('edition') or '-'})" for d in docs}
+        titles = {d["doc_id"]: citation_label(d.get("title", d["doc_id"]), d.get("edition", "")) for d in docs}
         chosen_docs = st.multiselect("Documents", list(titles), format_func=lambda d: titles[d], key="docs")
         topics = sorted({t for d in docs for t in d.get("topics", [])})
         chosen_topics = st.multiselect("Topics", topics, key="topics")
@@ -89,52 +91,35 @@ def sidebar(ctx: Context) -> tuple[Filters, str, int]:
     return filters, mode, k
 
 
-def show_answer(answer: dict, key: str, open_pages: bool = True) -> None:
+def show_answer(answer: Answer, key: str) -> None:
     """The answer (markers link to source cards), then one card per cited passage."""
-    from ioguide.types import Answer
-
-    if answer.get("query") and answer["query"] != answer["question"]:
-        st.caption(f"Searched as: {answer['query']}")
-    shell = Answer(question=answer["question"], text=answer["answer"], citations=(), passages=(),
-                   grounded=answer["grounded"])
-    if not answer["grounded"]:
+    if answer.query and answer.query != answer.question:
+        st.caption(f"Searched as: {answer.query}")
+    if not answer.grounded:
         st.markdown("**Not covered by the indexed documents**")
-    st.html(answer_html(shell, anchor_prefix=f"{key}-src"))
-    for note in answer.get("notes", []):
+    st.html(answer_html(answer, anchor_prefix=f"{key}-src"))
+    for note in answer.notes:
         st.info(note)
-    cited = {c["n"] for c in answer["citations"]}
-    for p in answer["passages"]:
-        if p["n"] not in cited:
+    cited = {c.n for c in answer.citations}
+    for n, hit in enumerate(answer.passages, start=1):
+        if n not in cited:
             continue
-        quotes = [(c["start"], c["end"]) for c in answer["citations"] if c["n"] == p["n"]]
-        pages = sorted({c["page"] for c in answer["citations"] if c["n"] == p["n"] and c.get("page")})
-        with st.expander(f"[{p['n']}] {_label(p, pages)}", expanded=len(cited) <= 2):
-            st.html(passage_html(_hit(p), quotes, p["n"], anchor_prefix=f"{key}-src"))
-            _open_source(p, pages, answer, key)
+        cites = [c for c in answer.citations if c.n == n]
+        quotes = [(c.start, c.end) for c in cites]
+        pages = sorted({c.page for c in cites if c.page})
+        with st.expander(f"[{n}] {source_label(hit, pages)}", expanded=len(cited) <= 2):
+            st.html(passage_html(hit, quotes, n, anchor_prefix=f"{key}-src"))
+            _open_source(hit, n, pages, cites[0].quote, key)
 
 
-def _label(p: dict, pages: list[int]) -> str:
-    return source_label(_hit(p), pages)
-
-
-def _hit(p: dict):
-    from ioguide.types import Chunk, Hit
-
-    chunk = Chunk(chunk_id=p["chunk_id"], doc_id=p["doc_id"], title=p["title"], text=p["text"], ordinal=0,
-                  section=p.get("section", ""), page_start=p.get("page_start"), page_end=p.get("page_end"),
-                  edition=p.get("edition", ""), issuer=p.get("issuer", ""), source=p.get("source", ""),
-                  source_url=p.get("source_url", ""))
-    return Hit(chunk=chunk, score=p.get("score", 0.0))
-
-
-def _open_source(p: dict, pages: list[int], answer: dict, key: str) -> None:
-    source = p.get("source") or ""
+def _open_source(hit: Hit, n: int, pages: list[int], quote: str, key: str) -> None:
+    chunk = hit.chunk
+    source = chunk.source or chunk.source_url
     if source.lower().endswith(".pdf") and Path(source).exists():
-        page = pages[0] if pages else p.get("page_start") or 1
-        if st.button(f"Open {Path(source).name} at page {page}", key=f"{key}-open-{p['n']}"):
+        page = pages[0] if pages else chunk.page_start or 1
+        if st.button(f"Open {Path(source).name} at page {page}", key=f"{key}-open-{n}"):
             from ioguide.pdfpage import render_page
 
-            quote = next((c["quote"] for c in answer["citations"] if c["n"] == p["n"]), "")
             try:
                 image, found = render_page(source, page, quote)
                 st.image(image, caption=f"{Path(source).name}, page {page}"
@@ -142,12 +127,17 @@ def _open_source(p: dict, pages: list[int], answer: dict, key: str) -> None:
             except Exception as exc:  # noqa: BLE001 - a broken PDF must not break the chat
                 st.warning(f"Cannot render {Path(source).name} page {page}: {exc}")
     else:
-        if p.get("section"):
-            st.caption(f"Section: {p['section']}")
-        if p.get("source_url"):
-            st.markdown(f"Official source: [{p['source_url']}]({p['source_url']})")
-        for url in p.get("section_sources", [])[:5]:
+        if chunk.section:
+            st.caption(f"Section: {chunk.section}")
+        if chunk.source_url:
+            st.markdown(f"Official source: [{chunk.source_url}]({chunk.source_url})")
+        for url in chunk.section_sources[:5]:
             st.caption(f"Section source: {url}")
+
+
+def answers_of(turns: list[tuple[str, dict]]) -> list[tuple[str, Answer]]:
+    """Stored turns (question, answer JSON) as (question, Answer)."""
+    return [(question, answer_from_json(payload)) for question, payload in turns]
 
 
 def to_json(answer) -> dict:

@@ -1,0 +1,157 @@
+"""The independent question sets (corpus/eval/unseen-*.jsonl, see corpus/eval/README-unseen.md) are well formed and
+point at facts that really are in the expected documents, on the expected pages, so a low score means the answer
+step missed them and not that the set is wrong. The dev/test split is the documented seeded-hash rule, so nobody
+can move a question between splits without this test noticing."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from conftest import need_shared
+
+from ingest.loaders import doc_id_for
+from ioguide.evaluate import fact_found, load_question_set
+
+ROOT = Path(__file__).resolve().parent.parent
+EVAL = ROOT / "corpus" / "eval"
+CORPUS_SET = EVAL / "unseen-corpus.jsonl"
+PDF_SET = EVAL / "unseen-pdfs.jsonl"
+SPECS = ROOT / "tests" / "data" / "pdfspec"
+BSG = "BSG_2014_adult_coeliac_disease_Gut.pdf"
+SEED = "ioguide-unseen-v1"
+STYLES = {"typo", "abbrev", "no-qmark", "case", "two-part", "plain"}
+TYPES = {"answerable", "unanswerable"}
+
+
+def _load(path: Path):
+    questions, errors = load_question_set(path)
+    assert errors == [], f"{path.name}: {errors[:5]}"
+    return questions
+
+
+def _source_key(q) -> str:
+    src = q.expected_sources[0]
+    return src.get("doc_id") or src["file"]
+
+
+def _spec_pages() -> dict[str, list[str]]:
+    """The generating text of each spec PDF, page by page, with the ^12^ citation markers taken out."""
+    pages = {}
+    for path in sorted(SPECS.glob("*.json")):
+        if path.name.startswith("_"):  # artefact-only specs of the PDF-reading tests carry no questions
+            continue
+        spec = json.loads(path.read_text(encoding="utf-8"))
+        texts = []
+        for page in spec["pages"]:
+            parts = []
+            for block in page["blocks"]:
+                if block["type"] == "table":
+                    parts += [block["caption"], *block["header"], *(cell for row in block["rows"] for cell in row)]
+                elif block["type"] == "references":
+                    parts += block["items"]
+                else:
+                    parts += [block["text"], block.get("grade", "")]
+            texts.append(re.sub(r"\^[0-9,\-]+\^", "", " ".join(parts)))
+        pages[spec["file"]] = texts
+    return pages
+
+
+@pytest.fixture(scope="module")
+def corpus_questions():
+    return _load(CORPUS_SET)
+
+
+@pytest.fixture(scope="module")
+def pdf_questions():
+    return _load(PDF_SET)
+
+
+def test_sizes_and_shares(corpus_questions, pdf_questions):
+    everything = corpus_questions + pdf_questions
+    assert len(everything) >= 300
+    assert len(corpus_questions) >= 170
+    assert len(pdf_questions) >= 110
+    for name, qs in (("corpus", corpus_questions), ("pdfs", pdf_questions)):
+        unanswerable = sum(q.type == "unanswerable" for q in qs)
+        assert unanswerable / len(qs) >= 0.20, f"{name}: only {unanswerable} of {len(qs)} unanswerable"
+    ids = [q.id for q in everything]
+    assert len(ids) == len(set(ids)), [i for i, n in Counter(ids).items() if n > 1]
+    for q in everything:
+        assert q.type in TYPES, q.id
+        assert q.extra.get("style") in STYLES, q.id
+        assert q.extra.get("split") in {"dev", "test"}, q.id
+        assert len(q.expected_sources) == 1, q.id
+        if q.type == "answerable":
+            assert q.answer_facts and q.reference_answer, q.id
+        else:
+            assert not q.answer_facts, f"{q.id}: an unanswerable question has facts"
+    assert STYLES <= {q.extra["style"] for q in everything}
+
+
+def test_split_is_the_documented_seeded_hash_rule(corpus_questions, pdf_questions):
+    """Per (source, type) stratum: order by sha256(seed:id), alternate dev/test from an offset that is the parity
+    of sha256(seed:source|type)."""
+    def h(s: str) -> str:
+        return hashlib.sha256(f"{SEED}:{s}".encode()).hexdigest()
+
+    for qs in (corpus_questions, pdf_questions):
+        strata: dict[tuple[str, str], list] = {}
+        for q in qs:
+            strata.setdefault((_source_key(q), q.type), []).append(q)
+        for (source, qtype), members in strata.items():
+            offset = int(h(f"{source}|{qtype}"), 16) % 2
+            for i, q in enumerate(sorted(members, key=lambda q: h(q.id))):
+                assert q.extra["split"] == ("dev" if (i + offset) % 2 == 0 else "test"), q.id
+        splits = Counter((q.extra["split"], q.type) for q in qs)
+        for qtype in TYPES:
+            assert splits[("dev", qtype)] and splits[("test", qtype)], splits
+        by_source: dict[str, set[str]] = {}
+        for q in qs:
+            by_source.setdefault(_source_key(q), set()).add(q.extra["split"])
+        assert all(s == {"dev", "test"} for s in by_source.values()), by_source
+
+
+def test_corpus_facts_are_in_the_expected_document(corpus_questions):
+    docs = {doc_id_for(p): p.read_text(encoding="utf-8") for p in (ROOT / "corpus").glob("*.md")}
+    for q in corpus_questions:
+        doc = q.expected_sources[0]["doc_id"]
+        assert doc in docs, f"{q.id}: no corpus document {doc!r}"
+        missing = [f for f in q.answer_facts if not fact_found(f, docs[doc])]
+        assert not missing, f"{q.id}: {missing} not in {doc}"
+
+
+def test_spec_pdf_facts_are_on_the_expected_page(pdf_questions):
+    pages = _spec_pages()
+    assert len(pages) == 5
+    used = Counter(q.expected_sources[0]["file"] for q in pdf_questions)
+    assert set(used) == {*pages, BSG}, used
+    for q in pdf_questions:
+        src = q.expected_sources[0]
+        if src["file"] == BSG:
+            continue
+        texts = pages[src["file"]]
+        assert 1 <= src["page"] <= len(texts), q.id
+        missing = [f for f in q.answer_facts if not fact_found(f, texts[src["page"] - 1])]
+        assert not missing, f"{q.id}: {missing} not on page {src['page']} of {src['file']}"
+
+
+def test_bsg_facts_are_on_the_expected_page(pdf_questions):
+    from pypdf import PdfReader
+
+    reader = PdfReader(need_shared("data", "pdfs", BSG))
+    texts = [page.extract_text() or "" for page in reader.pages]
+    checked = 0
+    for q in pdf_questions:
+        src = q.expected_sources[0]
+        if src["file"] != BSG:
+            continue
+        assert 1 <= src["page"] <= len(texts), q.id
+        missing = [f for f in q.answer_facts if not fact_found(f, texts[src["page"] - 1])]
+        assert not missing, f"{q.id}: {missing} not on page {src['page']} of the BSG PDF"
+        checked += 1
+    assert checked >= 50
