@@ -65,6 +65,7 @@ class Settings(BaseSettings):
     max_load_seconds: float = MAX_LOAD_SECONDS
     # app
     auth: str = "none"  # none | local | oidc
+    oidc_role_claim: str = "groups"  # OIDC: the ID-token claim naming the user's role (groups, roles, ...)
     users_file: Path = PROJECT_ROOT / "data" / "users.json"
     audit_retention_days: int = 3650
 
