@@ -1,4 +1,5 @@
-"""`python -m ingest [PATH ...] [--index DIR] [--rebuild] [--collection guidelines|centre]`"""
+"""`python -m ingest [PATH ...] [--index DIR] [--rebuild] [--collection guidelines|centre]`, or
+`python -m ingest --explain FILE ...` to see how files are read without indexing them."""
 
 from __future__ import annotations
 
@@ -36,6 +37,25 @@ def _wipe(index_dir: Path, settings: Settings) -> None:
     shutil.rmtree(vectors_dir_for(bm25_dir), ignore_errors=True)
 
 
+def _explain(paths: list[Path], settings: Settings) -> None:
+    from ingest.explain import explain_file, format_explanation
+
+    if not paths:
+        typer.echo("--explain needs one or more files.", err=True)
+        raise typer.Exit(2)
+    failed = 0
+    for n, path in enumerate(paths):
+        if n:
+            typer.echo("")
+        try:
+            typer.echo(format_explanation(explain_file(path, max_bytes=int(settings.max_file_mb * 1024 * 1024),
+                                                       max_pages=settings.max_pdf_pages)))
+        except IOGuideError as exc:
+            typer.echo(f"Error: {exc}", err=True)
+            failed += 1
+    raise typer.Exit(1 if failed else 0)
+
+
 @app.command()
 def main(
     paths: list[Path] = typer.Argument(None, help="Files or folders (default: the bundled corpus/)."),
@@ -43,8 +63,13 @@ def main(
     rebuild: bool = typer.Option(False, "--rebuild", help="Delete the index and build it again."),
     collection: str = typer.Option("guidelines", "--collection", help="guidelines (default) or centre."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
+    explain: bool = typer.Option(False, "--explain", help="Show how each FILE is read (title and where it came "
+                                 "from, sections, per-page text quality, references and page furniture marked); "
+                                 "index nothing."),
 ) -> None:
     settings = Settings()
+    if explain:
+        _explain(paths or [], settings)
     if collection not in ("guidelines", "centre"):
         typer.echo(f"--collection must be 'guidelines' or 'centre' (got {collection!r}).", err=True)
         raise typer.Exit(2)

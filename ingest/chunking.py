@@ -117,5 +117,6 @@ def chunk_sections(info: DocumentInfo, sections: list[Section], count: TokenCoun
                 page_start=page_start, page_end=page_end, edition=info.edition, issuer=info.issuer,
                 kind=info.kind, collection=info.collection, source=info.source, source_url=info.source_url,
                 section_sources=section.sources, topics=info.topics, page_breaks=tuple(local_breaks),
+                role=section.role,
             ))
     return chunks

@@ -16,7 +16,10 @@ from pathlib import Path
 ROLES = {
     "clinician": {"ask", "feedback"},
     "staff": {"ask", "feedback", "draft", "centre_documents", "evaluate"},
-    "admin": {"ask", "feedback", "draft", "centre_documents", "evaluate", "library", "reindex", "users", "audit"},
+    # approves or returns accreditation work written by someone else (a quality lead, the unit lead)
+    "reviewer": {"ask", "feedback", "draft", "centre_documents", "evaluate", "approve"},
+    "admin": {"ask", "feedback", "draft", "centre_documents", "evaluate", "library", "reindex", "users", "audit",
+              "approve"},
 }
 ITERATIONS = 310_000
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import getpass
 import json
 import sys
+from datetime import date
 from pathlib import Path
 
 import typer
@@ -173,19 +174,35 @@ def import_cmd(
 
 @coverage_app.command("export")
 def export_cmd(
-    fmt: str = typer.Option("docx", "--format", help="docx or md."),
+    fmt: str = typer.Option("docx", "--format", help="docx or md (the application draft); xlsx or csv (the gap "
+                                                     "analysis)."),
     out: Path = typer.Option(..., "--out", help="File to write."),
+    approved_only: bool = typer.Option(False, "--approved-only", help="Application: approved answers only."),
+    include_drafts: bool = typer.Option(False, "--include-drafts", help="With --approved-only: add unapproved "
+                                                                        "drafts, marked as drafts."),
 ) -> None:
-    """Export the whole application draft: per requirement the wording, the answer, the evidence and the gaps."""
+    """Export the application draft (docx, md) or the gap analysis (xlsx, csv)."""
     settings = Settings()
-    if fmt not in ("docx", "md"):
-        _fail(IOGuideError(f"--format must be docx or md (got {fmt!r})"))
+    if fmt not in ("docx", "md", "xlsx", "csv"):
+        _fail(IOGuideError(f"--format must be docx, md, xlsx or csv (got {fmt!r})"))
     try:
         acc, standards, store, reqs = _open(settings)
+        workflow = _workflow(settings, acc)
+        approved = _approved(acc, workflow) if approved_only else None
         if fmt == "docx":
-            out.write_bytes(acc.application_docx(reqs, store, standards))
+            out.write_bytes(acc.application_docx(reqs, store, standards, approved=approved,
+                                                 include_drafts=include_drafts))
+        elif fmt == "md":
+            out.write_text(acc.application_markdown(reqs, store, standards, approved=approved,
+                                                    include_drafts=include_drafts), encoding="utf-8")
         else:
-            out.write_text(acc.application_markdown(reqs, store, standards), encoding="utf-8")
+            rows = acc.gap_analysis(reqs, store, workflow, date.today())
+            if fmt == "csv":
+                out.write_text(acc.gap_csv(rows), encoding="utf-8")
+            else:
+                summary = acc.centre_readiness(reqs, store, workflow, _case_reviews(settings, acc),
+                                               date.today()).summary_lines()
+                out.write_bytes(acc.gap_xlsx(rows, summary))
     except IOGuideError as exc:
         _fail(exc)
     except OSError as exc:
@@ -197,7 +214,178 @@ def export_cmd(
     typer.echo(f"Wrote {out}")
 
 
+def _db(settings: Settings):
+    from .storage import LocalDB
+
+    return LocalDB(settings.data_dir / "ioguide.sqlite3")
+
+
+def _workflow(settings: Settings, acc):
+    db = _db(settings)
+    return acc.Workflow(db.path, db)
+
+
+def _case_reviews(settings: Settings, acc):
+    db = _db(settings)
+    return acc.CaseReviews(db.path, db)
+
+
+def _approved(acc, workflow) -> dict:
+    approved = workflow.approved_versions("draft")
+    return {r.requirement_id: r for r in workflow.reviews(kind="draft")
+            if r.state == "approved" and approved.get(r.requirement_id) == r.version}
+
+
+def assess_cmd(
+    requirement_id: str = typer.Argument(..., help="Requirement id, e.g. S8.a or 8a."),
+    assessment: str = typer.Argument(..., help="met, 'partially met', 'not met' or 'not applicable'."),
+    reason: str = typer.Option("", "--reason", help="Why (required for 'not applicable')."),
+    finding: str = typer.Option("", "--finding", help="What was found, for the gap analysis."),
+    author: str | None = typer.Option(None, "--author", help="Recorded as the assessor (default: login)."),
+) -> None:
+    """Record the staff assessment of a requirement (the automatic status stays a suggestion)."""
+    settings = Settings()
+    try:
+        acc, _standards, _store, reqs = _open(settings)
+        req = acc.find_requirement(reqs, requirement_id)
+        done = _workflow(settings, acc).assess(req.requirement_id, assessment, _user(author), reason, finding)
+    except IOGuideError as exc:
+        _fail(exc)
+    typer.echo(f"{done.requirement_id}: {done.assessment} (assessment {done.assessment_id} by {done.author})")
+
+
+action_app = typer.Typer(no_args_is_help=True, help="Actions that close accreditation gaps: owner, due date, state.")
+
+
+@action_app.command("add")
+def action_add_cmd(
+    requirement_id: str = typer.Argument(..., help="Requirement id, e.g. S4.b."),
+    title: str = typer.Argument(..., help="What is to be done."),
+    owner: str = typer.Option(..., "--owner", help="Who does it."),
+    due: str = typer.Option(..., "--due", help="Due date, YYYY-MM-DD."),
+    author: str | None = typer.Option(None, "--author"),
+) -> None:
+    """Add an action to a requirement."""
+    settings = Settings()
+    try:
+        acc, _standards, _store, reqs = _open(settings)
+        req = acc.find_requirement(reqs, requirement_id)
+        action = _workflow(settings, acc).add_action(req.requirement_id, title, owner, due, _user(author))
+    except IOGuideError as exc:
+        _fail(exc)
+    typer.echo(f"Action {action.action_id} on {action.requirement_id}: {action.title} ({action.owner}, due "
+               f"{action.due})")
+
+
+@action_app.command("done")
+def action_done_cmd(action_id: int = typer.Argument(...), author: str | None = typer.Option(None, "--author")) -> None:
+    """Mark an action done."""
+    settings = Settings()
+    try:
+        acc, *_ = _open(settings)
+        action = _workflow(settings, acc).set_action_state(action_id, "done", _user(author))
+    except IOGuideError as exc:
+        _fail(exc)
+    typer.echo(f"Action {action.action_id} on {action.requirement_id} done.")
+
+
+@action_app.command("list")
+def action_list_cmd(overdue: bool = typer.Option(False, "--overdue", help="Only open actions past their due date."),
+                    ) -> None:
+    """List actions (overdue ones marked)."""
+    settings = Settings()
+    acc, *_ = _open(settings)
+    today = date.today()
+    for a in _workflow(settings, acc).actions():
+        if overdue and not a.overdue(today):
+            continue
+        flag = "  OVERDUE" if a.overdue(today) else ""
+        typer.echo(f"{a.action_id:>4}  {a.requirement_id:6}  {a.due}  {a.state:5}  {a.owner:16}  {a.title}{flag}")
+
+
+def readiness_cmd() -> None:
+    """Readiness for Accredited Centre: core items met, what is missing, the case review, overdue actions."""
+    settings = Settings()
+    acc, _standards, store, reqs = _open(settings)
+    ready = acc.centre_readiness(reqs, store, _workflow(settings, acc), _case_reviews(settings, acc), date.today())
+    typer.echo("\n".join(ready.summary_lines()))
+
+
+casereview_app = typer.Typer(no_args_is_help=True, help="The internal case review: a reproducible random draw of "
+                                                        "cases, a checklist per case, a summary.")
+
+
+@casereview_app.command("draw")
+def casereview_draw_cmd(
+    cases: Path = typer.Argument(..., help="CSV case list: case_id, date, procedure, operator (pseudonymous)."),
+    n: int = typer.Option(30, "--n", min=1, help="Cases to draw."),
+    seed: str = typer.Option(..., "--seed", help="Seed of the draw (stored, so that the draw can be repeated)."),
+    stratify: bool = typer.Option(False, "--stratify", help="Stratify by procedure type."),
+    item: list[str] = typer.Option(None, "--item", help="Checklist item (repeatable; default: the usual four)."),
+    as_json: bool = typer.Option(False, "--json"),
+    author: str | None = typer.Option(None, "--author"),
+) -> None:
+    """Draw cases at random, reproducibly, and start a case review."""
+    settings = Settings()
+    try:
+        from . import accreditation as acc
+
+        case_list = acc.read_case_list(cases)
+        review = _case_reviews(settings, acc).draw(case_list, n, seed, _user(author), stratify,
+                                                   tuple(item or acc.DEFAULT_CHECKLIST))
+    except IOGuideError as exc:
+        _fail(exc)
+    if as_json:
+        from .accreditation.casereview import review_json
+
+        typer.echo(json.dumps(review_json(review), ensure_ascii=False, indent=2))
+        return
+    typer.echo(f"Case review {review.review_id}: {len(review.cases)} of {review.list_cases} cases, seed "
+               f"{review.seed!r}{', stratified by procedure type' if review.stratified else ''}")
+    for c in review.cases:
+        typer.echo(f"  {c.case_id:14} {c.date}  {c.procedure:28} {c.operator}")
+
+
+@casereview_app.command("record")
+def casereview_record_cmd(
+    review_id: int = typer.Argument(...), case_id: str = typer.Argument(...), item: str = typer.Argument(...),
+    result: str = typer.Argument(..., help="yes, no or n/a."), note: str = typer.Option("", "--note"),
+    author: str | None = typer.Option(None, "--author"),
+) -> None:
+    """Record one checklist item for one drawn case."""
+    settings = Settings()
+    try:
+        from . import accreditation as acc
+
+        _case_reviews(settings, acc).record(review_id, case_id, item, result, _user(author), note)
+    except IOGuideError as exc:
+        _fail(exc)
+    typer.echo(f"Recorded {case_id}: {item} = {result}")
+
+
+@casereview_app.command("summary")
+def casereview_summary_cmd(review_id: int | None = typer.Argument(None, help="Default: the latest review.")) -> None:
+    """Rates per checklist item and the cases that failed one."""
+    settings = Settings()
+    from . import accreditation as acc
+    from .accreditation.casereview import format_summary
+
+    reviews = _case_reviews(settings, acc)
+    try:
+        review = reviews.get(review_id) if review_id is not None else reviews.latest()
+    except IOGuideError as exc:
+        _fail(exc)
+    if review is None:
+        _fail(IOGuideError("No case review yet: `ioguide casereview draw cases.csv --n 30 --seed S`"), code=1)
+    items, complete = reviews.summary(review.review_id)
+    typer.echo("\n".join(format_summary(review, items, complete)))
+
+
 def register(app: typer.Typer) -> None:
-    """Add `draft` and `coverage` (with `coverage import` and `coverage export`) to the ioguide command."""
+    """Add `draft`, `coverage` (with `import` and `export`), `assess`, `action`, `readiness` and `casereview`."""
     app.command("draft")(draft_cmd)
     app.add_typer(coverage_app, name="coverage")
+    app.command("assess")(assess_cmd)
+    app.add_typer(action_app, name="action")
+    app.command("readiness")(readiness_cmd)
+    app.add_typer(casereview_app, name="casereview")

@@ -9,6 +9,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DB_FILENAME = "ioguide.sqlite3"
 
 
 class Settings(BaseSettings):
@@ -48,6 +49,11 @@ class Settings(BaseSettings):
     auth: str = "none"  # none | local | oidc
     users_file: Path = PROJECT_ROOT / "data" / "users.json"
     audit_retention_days: int = 3650
+
+    @property
+    def db_path(self) -> Path:
+        """The local SQLite file: conversations, feedback, audit, accreditation wording and drafts."""
+        return Path(self.data_dir) / DB_FILENAME
 
 
 def get_settings() -> Settings:

@@ -64,7 +64,7 @@ class Assistant:
         if not query.strip():
             answer = abstain(question, retrieval, "extractive")
         elif options.mode == "llm" and self.llm is not None:
-            from .llms import compose_with_llm
+            from .llm_answer import compose_with_llm
 
             extractive = compose_extractive(question, retrieval, self.retriever)
             answer = compose_with_llm(question, retrieval, extractive, self.llm, self.embedder, self.retriever,

@@ -146,7 +146,7 @@ def chunk_to_metadata(chunk: Chunk) -> dict[str, Any]:
         "doc_id": chunk.doc_id, "title": chunk.title, "section": chunk.section, "ordinal": chunk.ordinal,
         "edition": chunk.edition, "issuer": chunk.issuer, "kind": chunk.kind, "collection": chunk.collection,
         "source": chunk.source, "source_url": chunk.source_url, "section_sources": _join(chunk.section_sources),
-        "topics": _join(chunk.topics), "page_breaks": json.dumps(chunk.page_breaks),
+        "topics": _join(chunk.topics), "page_breaks": json.dumps(chunk.page_breaks), "role": chunk.role,
     }
     if chunk.page_start is not None:
         meta["page_start"] = chunk.page_start
@@ -164,6 +164,7 @@ def chunk_from_record(chunk_id: str, text: str, meta: dict[str, Any]) -> Chunk:
         source_url=meta.get("source_url", ""), section_sources=_split(meta.get("section_sources")),
         topics=_split(meta.get("topics")),
         page_breaks=tuple(tuple(p) for p in json.loads(meta.get("page_breaks") or "[]")),
+        role=meta.get("role", "body"),
     )
 
 

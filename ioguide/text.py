@@ -30,7 +30,7 @@ def normalise_text(text: str) -> str:
 
 
 _BOUNDARY = re.compile(r"([.!?;:]|[.!?][\"')\]]+)(\s+)")
-_BULLET_LINE = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")
+BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")
 
 
 def sentence_spans(text: str) -> list[tuple[int, int]]:
@@ -46,7 +46,7 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     for i, line in enumerate(lines):
         line_start = offset
         offset += len(line) + 1
-        starts_block = not line.strip() or _BULLET_LINE.match(line) is not None
+        starts_block = not line.strip() or BULLET.match(line) is not None
         if i > 0 and starts_block:
             blocks.append((block_start, line_start - 1))
             block_start = line_start

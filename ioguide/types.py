@@ -28,6 +28,10 @@ class Section:
     text: str
     page_breaks: tuple[tuple[int, int], ...] = ()
     sources: tuple[str, ...] = ()
+    # What the text is to a reader: "body" (guidance), or a part that is not: "references", "affiliations",
+    # "acknowledgements", "funding", "conflicts", "declarations". Indexed all the same; answering ranks non-body
+    # text below body text and quotes it only for a question about it.
+    role: str = "body"
 
 
 @dataclass(frozen=True)
@@ -68,6 +72,7 @@ class Chunk:
     topics: tuple[str, ...] = ()
     # (offset in text, page number) for every page that starts inside this chunk; first entry is page_start.
     page_breaks: tuple[tuple[int, int], ...] = ()
+    role: str = "body"  # the Section's role (body, references, affiliations, acknowledgements, funding, ...)
 
     def page_at(self, offset: int) -> int | None:
         """The 1-based page on which the character at `offset` of text lies (None without pages)."""

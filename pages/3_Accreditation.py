@@ -96,6 +96,24 @@ if st.session_state.get("show-missing"):
 # ---------------------------------------------------------------- one requirement
 st.subheader("Draft answer")
 status_of = {r.requirement_id: r.status for r in rows}
+
+
+def go_to_requirement() -> None:
+    """The search box takes an id as people type it ("8a", "Standard 8 a") and selects that requirement."""
+    typed = st.session_state.get("req-search", "").strip()
+    st.session_state.pop("req-search-error", None)
+    if not typed:
+        return
+    try:
+        st.session_state["req"] = acc.find_requirement(reqs, typed).requirement_id
+    except acc.AccreditationError as exc:
+        st.session_state["req-search-error"] = str(exc)
+
+
+st.text_input("Find a requirement", key="req-search", on_change=go_to_requirement,
+              placeholder="e.g. 8a, S8.a, Standard 8 a")
+if st.session_state.get("req-search-error"):
+    st.error(st.session_state["req-search-error"])
 rid = st.selectbox("Requirement", list(by_id), key="req", format_func=lambda i: f"{by_id[i].label()} — {status_of[i]}")
 req = by_id[rid]
 if req.wording:

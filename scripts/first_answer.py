@@ -21,8 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.conftest import free_port, wait_http  # noqa: E402
-from tests.test_browser import CHROMIUM, FLAGS  # noqa: E402
+from ioguide.servers import CHROMIUM, CHROMIUM_FLAGS, free_port, stop_process, wait_http  # noqa: E402
 from ui.components import CHAT_PLACEHOLDER  # noqa: E402
 
 QUESTIONS = ["How many patients are in the IASIOS internal case review?",
@@ -41,7 +40,7 @@ def one_run(index: Path, launcher: str = "serve") -> dict:
     with sync_playwright() as p:
         # The clinician's browser is already open: start it before the clock (it shares these 2 cores, though,
         # where in a hospital it runs on another machine).
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=FLAGS, headless=True)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
         page = browser.new_page(viewport={"width": 1280, "height": 900})
         page.goto("about:blank")
         launched = time.perf_counter()
@@ -67,11 +66,7 @@ def one_run(index: Path, launcher: str = "serve") -> dict:
                     first = time.perf_counter() - launched
         finally:
             browser.close()
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            stop_process(proc)
     return {"server_healthy_s": round(healthy, 1), "chat_ready_s": round(ready, 1), "first_answer_s": round(first, 1),
             "first_question_s": round(times[0], 1), "next_answers_s": [round(t, 1) for t in times[1:]]}
 

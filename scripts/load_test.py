@@ -4,7 +4,7 @@
     IOGUIDE_CHROMA_URL=http://127.0.0.1:8000 .venv/bin/python scripts/load_test.py --askers 20 --seconds 30
 
 Prints throughput, p50/p95 latency and errors (--json for one object); exits 1 when any question failed.
-The logic lives in ioguide/ops.py (run_load, load_test).
+The logic lives in ioguide/bench/load.py (run_load, load_test).
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from ioguide.bench import load_questions, load_test  # noqa: E402
 from ioguide.config import Settings  # noqa: E402
 from ioguide.errors import IOGuideError  # noqa: E402
-from ioguide.ops import load_questions, load_test  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,13 +4,13 @@ and generated PDFs."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
+
+# free_port, wait_http and stop_process are imported from here by the tests (and used by scripts/first_answer.py
+# from ioguide.servers): one copy, in the package.
+from ioguide.servers import ChromaServer, free_port, stop_process, wait_http  # noqa: F401
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
@@ -87,46 +87,16 @@ def make_pdf(path: Path, pages: list[list[str]], header: str = "", footer: str =
     return path
 
 
-def wait_http(url: str, seconds: float, interval: float = 0.3) -> bool:
-    """Poll url until it answers (True) or seconds pass (False)."""
-    import urllib.request
-
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(url, timeout=1)
-            return True
-        except OSError:
-            time.sleep(interval)
-    return False
-
-
-def stop_process(proc: subprocess.Popen, grace_s: float = 10) -> None:
-    """Terminate a server the tests started; kill it if it does not exit within grace_s."""
-    proc.terminate()
-    try:
-        proc.wait(grace_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory):
     """A real `chroma run` server on 127.0.0.1, started and stopped by the tests."""
+    from ioguide.errors import StoreUnavailableError
+
     data = tmp_path_factory.mktemp("chroma-server")
-    port = free_port()
-    exe = Path(sys.executable).parent / "chroma"
-    proc = subprocess.Popen([str(exe), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    if not wait_http(f"{url}/api/v2/heartbeat", 60):
-        proc.kill()
-        pytest.fail("chroma run did not start within 60 s")
-    yield {"url": url, "proc": proc, "path": data, "port": port}
-    stop_process(proc)
+    server = ChromaServer(data)
+    try:
+        server.start(timeout_s=60)
+    except StoreUnavailableError as exc:
+        pytest.fail(f"chroma run did not start: {exc}")
+    yield {"url": server.url, "proc": server.proc, "path": data, "port": server.port}
+    server.stop(timeout_s=10)

@@ -418,3 +418,67 @@ def test_accreditation_page(drafted, centre_index, monkeypatch):
     assert not at.exception, at.exception
     assert store.latest("S10.c").origin == "generated"
     assert store.history("S10.c")[1].text == "Our complication register uses the CIRSE grades."
+
+
+# ---------------------------------------------------------------- requirement ids as people type them
+
+TYPED_FORMS = ["S8.a", "8a", "8.a", "8(a)", "S8a", "Standard 8a", "standard 8 a", "s8.A", " Standard 8 (a) "]
+
+
+def test_every_usual_way_of_typing_an_id_means_the_same_requirement(tmp_path, monkeypatch):
+    """`ioguide draft 8a` used to be refused: every form a person writes now finds S8.a, in the CLI and in the
+    wording import; an id that does not exist keeps its clear error."""
+    import typer
+    from typer.testing import CliRunner
+
+    from ioguide import accreditation as acc
+    from ioguide import cli_accreditation
+
+    standards = acc.load_standards()
+    store = acc.AccreditationStore(tmp_path / "ioguide.sqlite3")
+    reqs = acc.requirement_list(standards, store)
+    assert {acc.find_requirement(reqs, typed).requirement_id for typed in TYPED_FORMS} == {"S8.a"}
+    for unknown in ("S14.a", "8", "S8.z", "tumour board"):
+        with pytest.raises(acc.AccreditationError, match=r"Unknown requirement .*ids look like S8\.a"):
+            acc.find_requirement(reqs, unknown)
+
+    report = acc.import_wording("requirement_id,title,wording\n8(a),Tumour board,A weekly tumour board.\n"
+                                "Standard 12 b,,Quality indicators.\n", "typed.csv", standards, store)
+    assert report.imported == ["S8.a", "S12.b"] and report.added == []
+    assert acc.find_requirement(acc.requirement_list(standards, store), "8a").wording == "A weekly tumour board."
+    with pytest.raises(acc.WordingImportError, match=r"line 2, field 'requirement_id': unknown id 'S14\(a\)'"):
+        acc.import_wording("requirement_id,wording\nS14(a),x\n", "bad.csv", standards, store)
+
+    app = typer.Typer()
+
+    @app.command()
+    def ask() -> None:  # a second command, so that typer keeps sub-command names (as in ioguide.cli)
+        pass
+
+    cli_accreditation.register(app)
+    monkeypatch.setenv("IOGUIDE_DATA_DIR", str(tmp_path))
+    runner = CliRunner()
+    acc.save_edit(store, "S8.a", "Our tumour board meets every Tuesday.", author="qa")
+    for typed in ("8a", "Standard 8 a", "8(a)"):
+        result = runner.invoke(app, ["draft", typed, "--history"])
+        assert result.exit_code == 0, result.output
+        assert "edited" in result.output and "qa" in result.output
+    result = runner.invoke(app, ["draft", "S14.a", "--history"])
+    assert result.exit_code == 2 and "Unknown requirement 'S14.a'" in result.output
+
+
+def test_accreditation_page_search_accepts_typed_ids(tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("IOGUIDE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("IOGUIDE_INDEX_DIR", str(tmp_path / "no-index"))
+    at = AppTest.from_file(str(ROOT / "pages" / "3_Accreditation.py"), default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    at.text_input(key="req-search").input("standard 8 a").run()
+    assert at.selectbox(key="req").value == "S8.a"
+    at.text_input(key="req-search").input("12b").run()
+    assert at.selectbox(key="req").value == "S12.b" and not at.error
+    at.text_input(key="req-search").input("S14.a").run()
+    assert any("Unknown requirement 'S14.a'" in e.value for e in at.error)
+    assert at.selectbox(key="req").value == "S12.b", "an unknown id leaves the selection as it was"

@@ -133,9 +133,7 @@ def test_unauthenticated_mode_shows_the_banner(app_env, monkeypatch):
 
 def _cli():
     from ioguide.cli import app
-    from ioguide.cli_ops import register
 
-    register(app)  # a no-op once ioguide/cli.py registers it itself
     return app
 
 

@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from ioguide.servers import CHROMIUM
+from ioguide.servers import CHROMIUM_FLAGS as FLAGS
 from tests.conftest import ROOT, free_port, stop_process, wait_http
 from ui.components import CHAT_PLACEHOLDER
 
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run", "--disable-quic"]
 pytestmark = pytest.mark.browser
 
 

@@ -19,7 +19,7 @@ import pytest
 
 from ioguide.errors import ModelMismatchError, NoIndexError, StoreUnavailableError
 from ioguide.index import open_index
-from ioguide.ops import ChromaServer, free_port
+from ioguide.servers import ChromaServer, free_port
 from ioguide.service import AskOptions, Assistant
 from tests.conftest import ROOT
 

@@ -19,15 +19,8 @@ from pydantic import Field
 from ioguide.answer import compose_extractive
 from ioguide.config import Settings
 from ioguide.errors import LLMError, UnknownBackendError
-from ioguide.llms import (
-    NOT_VERIFIED,
-    ChatLLM,
-    build_llm,
-    compose_with_llm,
-    load_prompt,
-    render_messages,
-    rewrite_with_llm,
-)
+from ioguide.llm_answer import NOT_VERIFIED, compose_with_llm
+from ioguide.llms import ChatLLM, build_llm, load_prompt, render_messages, rewrite_with_llm
 from ioguide.service import AskOptions
 from ioguide.text import sentence_spans
 

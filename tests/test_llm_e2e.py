@@ -19,7 +19,8 @@ import pytest
 from conftest import free_port, stop_process
 
 from ioguide.config import Settings
-from ioguide.llms import NOT_VERIFIED, build_llm
+from ioguide.llm_answer import NOT_VERIFIED
+from ioguide.llms import build_llm
 from ioguide.service import AskOptions, Assistant
 
 QUESTIONS = [

@@ -12,7 +12,7 @@ import time
 import pytest
 from typer.testing import CliRunner
 
-from ioguide.ops import load_questions, load_test, run_load
+from ioguide.bench import load_questions, load_test, run_load
 from tests.conftest import ROOT
 
 QUESTIONS = ROOT / "corpus" / "eval" / "questions.jsonl"
@@ -62,9 +62,7 @@ def test_load_script_prints_a_report(corpus_index):
 @pytest.mark.server
 def test_bench_scale_runs_against_its_own_server(tmp_path):
     from ioguide.cli import app
-    from ioguide.cli_ops import register
 
-    register(app)
     done = CliRunner().invoke(app, ["bench", "scale", "--chunks", "1000", "--repeats", "3", "--workdir",
                                     str(tmp_path), "--json"])
     assert done.exit_code == 0, done.output

@@ -1,8 +1,9 @@
-"""Benchmarks that print figures: retrieval quality on a BEIR dataset, query latency, and scale.
+"""Retrieval quality on a BEIR dataset (BM25 alone, dense alone, IO Guide's fused retriever) and the recall of
+Chroma's HNSW against exact search.
 
-The BEIR benchmark indexes the dataset through the same chunking, embedding and store code as `python -m ingest`
-(so it imports the write path, the one place in ioguide that does), caches the index, and compares BM25 alone,
-dense alone and IO Guide's fused retriever in one run.
+The BEIR benchmark indexes the dataset through the same chunking and writing code as `python -m ingest`, so this
+module (and ingest_rate.py) import the write path: the one documented exception to "ingest imports ioguide, never
+back" (the benchmark must measure the code users run, not a copy).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .retrieve import Retriever, Weights
+from ..retrieve import Retriever, Weights
 
 
 @dataclass
@@ -83,9 +84,9 @@ def build_beir_index(data: BeirData, cache: Path, progress: Callable[[str], None
     from ingest.chunking import chunk_sections
     from ingest.index import write_documents
 
-    from .bm25 import rebuild_bm25
-    from .index import open_index
-    from .types import DocumentInfo, Section
+    from ..bm25 import rebuild_bm25
+    from ..index import open_index
+    from ..types import DocumentInfo, Section
 
     handle = open_index(cache, create=True)
     done = cache / "complete.json"
@@ -184,172 +185,6 @@ def bench_retrieval(directory: Path, split: str = "test", cache_root: Path = Pat
     result["weights"] = vars(retriever.weights)
     result["results"] = evaluate(feats, data.qrels, retriever.weights)
     return result
-
-
-def bench_latency(handle, chunks: int = 0, queries: list[str] | None = None, repeats: int = 200,
-                  progress: Callable[[str], None] = print, exact_max_vectors: int | None = None) -> dict:
-    """p50/p95 of the full query path (embed + BM25 + dense + sentence + fusion + fetch), and peak memory.
-    exact_max_vectors=0 forces Chroma's HNSW for the dense side (default: exact in memory when it fits)."""
-    import resource
-
-    retriever = Retriever(handle.store, handle.embedder, handle.bm25_dir,
-                          **({} if exact_max_vectors is None else {"exact_max_vectors": exact_max_vectors}))
-    queries = queries or DEFAULT_QUERIES
-    retriever.retrieve(queries[0])  # warm: model load, BM25 load
-    timed = latencies(lambda i: retriever.retrieve(queries[i % len(queries)] + ("" if i < len(queries) else f" {i}"),
-                                                   k=5, expand=False), repeats)
-    return {"chunks": handle.store.count(), "dense": "exact" if retriever.exact else "hnsw", **timed,
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
-
-
-DEFAULT_QUERIES = [
-    "minimum number of procedures per year for IASIOS accreditation",
-    "how long does IASIOS accreditation last",
-    "grades of the CIRSE classification of complications",
-    "contraindications to TACE",
-    "ablative margin for liver radiofrequency ablation",
-    "lung shunt fraction limit for radioembolisation",
-    "internal case review how many patients",
-    "what does the patient safety checklist include",
-    "INR threshold before high bleeding risk procedures",
-    "core requirements of standard 8",
-]
-
-
-def synthetic_vocab(rng: np.random.Generator, size: int = 20000) -> np.ndarray:
-    """Random pseudo-words (4-9 letters) for synthetic chunks."""
-    letters = list("abcdefghiklmnoprstuvy")
-    return np.array(["".join(rng.choice(letters, rng.integers(4, 10))) for _ in range(size)])
-
-
-def synthetic_batch(rng: np.random.Generator, vocab: np.ndarray, start: int, stop: int, sentences_per_chunk: int,
-                    words_per_sentence: int = 12, prefix: str = "scale"):
-    """Chunks start..stop-1 of random words, with random unit vectors for each chunk and each sentence:
-    (chunks, vectors, sentence records as ingest writes them, sentence vectors)."""
-    from .types import Chunk
-
-    chunks, sents = [], []
-    for i in range(start, stop):
-        parts = [" ".join(rng.choice(vocab, words_per_sentence)) for _ in range(max(1, sentences_per_chunk))]
-        text = ". ".join(parts) + "."
-        chunk = Chunk(chunk_id=f"{prefix}{i:09d}", doc_id=f"{prefix}-doc-{i // 10}", title=f"Synthetic {i // 10}",
-                      text=text, ordinal=i % 10, section="Synthetic section")
-        chunks.append(chunk)
-        if sentences_per_chunk:
-            pos = 0
-            for j, part in enumerate(parts):
-                sents.append((f"{chunk.chunk_id}:{j}", chunk.chunk_id, pos, pos + len(part)))
-                pos += len(part) + 2
-    vecs = rng.normal(size=(len(chunks), 384)).astype(np.float32)
-    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
-    svecs = rng.normal(size=(len(sents), 384)).astype(np.float32)
-    if len(sents):
-        svecs /= np.linalg.norm(svecs, axis=1, keepdims=True)
-    return chunks, vecs, sents, svecs
-
-
-def latencies(fn: Callable[[int], object], repeats: int) -> dict[str, float]:
-    """p50/p95 in ms of fn(0) .. fn(repeats - 1), called one after another."""
-    times = []
-    for i in range(repeats):
-        t = time.perf_counter()
-        fn(i)
-        times.append((time.perf_counter() - t) * 1000)
-    return {"p50_ms": round(float(np.percentile(times, 50)), 1), "p95_ms": round(float(np.percentile(times, 95)), 1),
-            "queries": repeats}
-
-
-def synthetic_index(n: int, cache: Path, progress: Callable[[str], None] = print, seed: int = 7):
-    """An index of n synthetic chunks (3 sentences of 40 random words, random unit vectors for chunks and
-    sentences), built once and cached: sizes the query path without hours of embedding."""
-    from .bm25 import rebuild_bm25
-    from .index import open_index
-    from .types import DocumentInfo
-
-    handle = open_index(cache, create=True)
-    if handle.store.count() >= n:
-        progress(f"Using cached synthetic index at {cache} ({handle.store.count()} chunks).")
-        return handle
-    rng = np.random.default_rng(seed)
-    vocab = synthetic_vocab(rng)
-    progress(f"Writing {n} synthetic chunks into {cache} ...")
-    t0 = time.perf_counter()
-    batch = 1000
-    for start in range(handle.store.count(), n, batch):
-        chunks, vecs, sents, svecs = synthetic_batch(rng, vocab, start, min(n, start + batch), 3,
-                                                     words_per_sentence=40, prefix="syn")
-        handle.store.upsert(chunks, vecs, sents, svecs)
-        for d in sorted({c.doc_id for c in chunks}):
-            handle.store.put_document(DocumentInfo(doc_id=d, title=d, source=f"synthetic:{d}"), 10)
-        done = min(n, start + batch)
-        if done % 10000 == 0 or done == n:
-            progress(f"  {done}/{n} chunks, {done / (time.perf_counter() - t0):.0f} chunks/s")
-    rebuild_bm25(handle.store, handle.bm25_dir)
-    return handle
-
-
-def calibrate(assistant, questions, target_false_abstention: float = 0.05) -> dict:
-    """Pick the relevance threshold: the highest one that abstains on at most target_false_abstention of the
-    answerable questions; report how many unanswerable ones it then catches."""
-    ans, una = [], []
-    for q in questions:
-        rel = assistant.retriever.retrieve(q.question, k=5, expand=False).relevance
-        (ans if q.answerable else una).append((rel, q.id))
-    ans.sort()
-    allowed = int(target_false_abstention * len(ans))
-    threshold = round(ans[allowed][0] - 1e-4, 4) if ans else 0.0
-    caught = [qid for rel, qid in una if rel < threshold]
-    return {"threshold": threshold, "answerable": len(ans), "unanswerable": len(una),
-            "false_abstention": round(sum(r < threshold for r, _ in ans) / max(1, len(ans)), 4),
-            "abstention_recall_from_relevance": round(len(caught) / max(1, len(una)), 4),
-            "answerable_relevance_min_p05_median": [round(ans[0][0], 4),
-                                                    round(ans[int(0.05 * len(ans))][0], 4),
-                                                    round(ans[len(ans) // 2][0], 4)] if ans else [],
-            "unanswerable_relevance_median": round(sorted(r for r, _ in una)[len(una) // 2], 4) if una else None,
-            "target_false_abstention": target_false_abstention}
-
-
-def bench_ingest(paths: list[Path], workdir: Path, progress: Callable[[str], None] = print) -> dict:
-    """Ingest rate (chunks/s, load + chunk + embed + write) against the embedder's own rate on the same texts
-    (chunk and sentence embeddings only): the ceiling an ingest can reach on this machine."""
-    import shutil
-
-    from ingest.chunking import chunk_sections
-    from ingest.index import scan, sentence_records, sync
-    from ingest.loaders import load_file
-
-    from .index import open_index
-    from .text import chunk_embedding_text, sentence_embedding_text
-
-    shutil.rmtree(workdir, ignore_errors=True)
-    handle = open_index(workdir, create=True)
-    emb = handle.embedder
-    emb.embed_documents(["warm up"])
-    files, _, _ = scan(paths)
-    chunks = []
-    for f in files:
-        try:
-            info, sections = load_file(f)
-        except Exception:  # noqa: BLE001 - skipped files are not part of the rate
-            continue
-        chunks += chunk_sections(info, sections, emb.count_tokens_batch, emb.max_tokens)
-    texts = [chunk_embedding_text(c.title, c.section, c.text) for c in chunks]
-    sents = [sentence_embedding_text(c.title, c.section, c.text[a:b]) for c in chunks
-             for _, _, a, b in sentence_records(c)]
-    progress(f"Embedding {len(texts)} chunks and {len(sents)} sentences (embedder only) ...")
-    t = time.perf_counter()
-    emb.embed_documents(texts)
-    emb.embed_documents(sents)
-    embed_s = time.perf_counter() - t
-    progress("Full ingest into an empty index ...")
-    t = time.perf_counter()
-    report = sync(paths, handle.store, emb, handle.bm25_dir)
-    ingest_s = time.perf_counter() - t
-    return {"files": len(report.indexed), "chunks": report.chunks_written, "sentences": report.sentences_written,
-            "embedder_only_s": round(embed_s, 2), "ingest_s": round(ingest_s, 2),
-            "embedder_chunks_per_s": round(len(texts) / embed_s, 1),
-            "ingest_chunks_per_s": round(report.chunks_written / ingest_s, 1),
-            "ingest_share_of_embedder_rate": round(embed_s / ingest_s, 3)}
 
 
 def ann_recall(handle, queries: list[str], n: int = 100) -> dict:
