@@ -363,13 +363,21 @@ class _Renderer:
                         f"page at this layout); move some blocks to the next page")
 
     def paragraph(self, text: str, style: _Style, limit: float, before: float = 0.0, spaced: bool = True) -> None:
-        lines = self.wrap(text, style, self.col_w)
+        """A paragraph; its lines starting with '- ' are list items, drawn with a bullet and a hanging indent."""
         self.y += before
-        for line in lines:
-            self.room(style.leading, limit)
-            self.y += style.leading
-            self.line_no += 1
-            self.draw_line(line, self.col_x(), self.y, style, spaced and self.line_no % SPACED_EVERY == 0)
+        for part in text.split("\n"):
+            item = part.startswith("- ")
+            indent = 4.0 if item else 0.0
+            lines = self.wrap(part[2:] if item else part, style, self.col_w - indent)
+            for n, line in enumerate(lines):
+                self.room(style.leading, limit)
+                self.y += style.leading
+                self.line_no += 1
+                if item and n == 0:
+                    self.font(style)
+                    self.pdf.text(self.col_x() + 0.5, self.y, "\u2022")
+                self.draw_line(line, self.col_x() + indent, self.y, style,
+                               spaced and self.line_no % SPACED_EVERY == 0)
         self.y += style.leading * 0.5
 
     def recommendation(self, block: dict, limit: float) -> None:

@@ -26,6 +26,35 @@ st.subheader(f"Indexed documents ({len(rows)})")
 st.dataframe(rows, hide_index=True, width="stretch",
              column_order=["title", "issuer", "edition", "kind", "collection", "pages", "chunks", "indexed at"])
 
+st.subheader("How a document was read")
+st.caption("The title found and where it came from, the sections and their roles, per-page text quality, and what "
+           "was set aside as references or page furniture: why a document answers as it does.")
+readable = {r["doc_id"]: r for r in rows if r.get("source") and Path(r["source"]).is_file()}
+chosen = st.selectbox("Document", [""] + list(readable), key="explain_doc",
+                      format_func=lambda d: readable[d]["title"] if d else "choose ...")
+if chosen:
+    from ingest.explain import explain_file
+    from ioguide.errors import IOGuideError
+
+    try:
+        explained = explain_file(Path(readable[chosen]["source"]),
+                                 max_bytes=int(ctx.settings.max_file_mb * 1024 * 1024),
+                                 max_pages=ctx.settings.max_pdf_pages)
+    except IOGuideError as exc:
+        st.error(str(exc))
+    else:
+        st.markdown(f"**Title:** {explained.info.title}  \n*from:* {explained.title_source}")
+        report = explained.report
+        if report is not None and report.metadata_title:
+            verdict = f"rejected: {report.metadata_problem}" if report.metadata_problem else "consistent with page 1"
+            st.markdown(f"*PDF metadata title:* {report.metadata_title} ({verdict})")
+        st.markdown(f"**Edition:** {explained.info.edition or '(none)'}")
+        if report is not None:
+            st.dataframe(explained.page_rows(), hide_index=True, width="stretch")
+            with st.expander(f"Page furniture removed ({len(report.furniture)} distinct lines)"):
+                st.text("\n".join(report.furniture) or "(none)")
+        st.dataframe(explained.section_rows(), hide_index=True, width="stretch")
+
 st.subheader("Add the centre's documents")
 st.caption("PDF, DOCX, Markdown, HTML or text: policies, SOPs, audit reports, minutes. They go into the centre's "
            "own collection, kept apart from the guidelines.")

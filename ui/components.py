@@ -49,7 +49,7 @@ class Context:
 def context(load: bool = True) -> Context:
     """Settings, the local database and (unless load=False: call load_assistant later) the assistant."""
     settings = Settings()
-    ctx = Context(settings, None, get_db(str(settings.data_dir / "ioguide.sqlite3")))
+    ctx = Context(settings, None, get_db(str(settings.db_path)))
     if load:
         load_assistant(ctx)
     return ctx

@@ -39,6 +39,7 @@ from .pdf_text import (
     undo_hyphenation,
 )
 
+_PARAGRAPH_LINE = re.compile(r"(?<=\S)\n(?=[^\n\-\u2022*])")
 PDFIUM_TIE = 0.005  # pypdf's page text is kept only when its known-word rate is higher by more than this
 
 
@@ -203,7 +204,9 @@ def _read_pdf(name: str, data: bytes, info: DocumentInfo, max_pages: int,
     info = _choose_title(info, report, meta_title, outline_title, pages)
     if not outline and report.page_chars:
         outline = [(index, (heading,)) for index, heading in report.headings]
-    sections = mark_roles(_pdf_sections(pages, outline))
+    # Roles are found on the printed lines (a heading alone on its line, or run in at a line's start); then lines
+    # inside a paragraph become one line, a one-for-one replacement that keeps every offset (page breaks) valid.
+    sections = [replace(s, text=_PARAGRAPH_LINE.sub(" ", s.text)) for s in mark_roles(_pdf_sections(pages, outline))]
     report.sections = [(s.path, s.role, s.page_breaks[0][1] if s.page_breaks else None, len(s.text))
                        for s in sections]
     return info, sections, report
@@ -377,8 +380,7 @@ def _pdf_sections(pages: list[str], outline: list[tuple[int, tuple[str, ...]]]) 
     for start, end, path in segments:
         raw = full[start:end]
         lead = len(raw) - len(raw.lstrip())
-        # Lines inside a paragraph become one line; the replacement keeps every offset (page breaks) valid.
-        text = re.sub(r"(?<=\S)\n(?=[^\n\-\u2022*])", " ", raw.strip())
+        text = raw.strip()
         if not text:
             continue
         abs_start = start + lead

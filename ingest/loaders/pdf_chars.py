@@ -98,7 +98,9 @@ def _line(raw: list[tuple], page: PageChars) -> Line | None:
     if not real:
         return None
     alnum = [c for c in real if c[0].isalnum()] or real
-    size = statistics.median(c[5] for c in alnum)
+    # The tallest letter, not the median: a short line ("cases.104 105", "et al156") can hold more marker digits
+    # than letters, and some fonts give tight boxes (an 'e' lower than an 'l'). A marker must also sit raised.
+    size = max(c[5] for c in alnum)
     big = [c for c in alnum if c[5] >= 0.9 * size] or alnum
     baseline = statistics.median(c[4] for c in big)
     keep = [True] * len(raw)

@@ -26,6 +26,10 @@ _STRUCTURE = [
 _STRUCTURE_LINE = re.compile(
     r"^\s*(?:\d{1,2}\.?\s+)?(?P<h>" + "|".join(f"(?P<{role}>{pattern})" for role, pattern in _STRUCTURE) +
     r")\s*:?\s*$", re.I)
+# A run-in heading: "Competing interests DAvH, TRC: received ...", "Funding JFL was supported ..." (journals set the
+# back matter this way); the heading is followed on its line by a capital or a digit.
+_STRUCTURE_RUNIN = re.compile(r"^\s*(?P<h>(?i:" + "|".join(f"(?P<{role}>{pattern})" for role, pattern in _STRUCTURE)
+                              + r"))\s+(?=[A-Z0-9\u00c0-\u00de])")
 _AFFILIATION = re.compile(r"\b(?:Department|Dept\.|University|Universit[àa]|Hospital|Institute|Clinic|Centre|Center|"
                           r"Faculty|School of|Servicio|Service d|Section of|Division of|Unit,)\b")
 _ARTEFACT_TITLE = re.compile(
@@ -148,29 +152,49 @@ def _split(section: Section, offset: int) -> tuple[Section, Section]:
 _LINE = re.compile(r"[^\n]+")
 
 
+def _structure_cut(text: str) -> tuple[int, int, str] | None:
+    """(line start, heading length to move into the path (0 for a run-in heading), role) of the first structure
+    heading in text after its first line."""
+    for m in _LINE.finditer(text):
+        if m.start() == 0:
+            continue
+        role = structure_role(m.group(0))
+        if role:
+            return m.start(), len(m.group(0)), role
+        runin = _STRUCTURE_RUNIN.match(m.group(0))
+        if runin:
+            return m.start(), 0, next(r for r, _ in _STRUCTURE if runin.group(r))
+    return None
+
+
+def _heading_of(text: str) -> str:
+    line = text.split("\n", 1)[0].strip()
+    runin = _STRUCTURE_RUNIN.match(line)
+    return runin.group("h") if runin else line
+
+
 def mark_roles(sections: list[Section]) -> list[Section]:
-    """Split sections at structure headings printed as lines of their own and give every section a role: from its
-    heading path ("References" -> references), from such a line, or 'affiliations' for a front-matter section
-    before the first heading that lists departments and hospitals."""
+    """Split sections at structure headings (a line of their own, or run in at the start of a line) and give
+    every section a role: from its heading path ("References" -> references), from such a heading, or
+    'affiliations' for a front-matter section before the first heading that lists departments and hospitals."""
     out: list[Section] = []
     for number, section in enumerate(sections):
-        role = next((r for r in map(structure_role, reversed(section.path)) if r), "body")
+        first_line = section.text.split("\n", 1)[0]
+        runin = _STRUCTURE_RUNIN.match(first_line)
+        role = next((r for r in map(structure_role, reversed(section.path)) if r), None) or \
+            (next(r for r, _ in _STRUCTURE if runin.group(r)) if runin else "body")
         pieces: list[tuple[Section, str]] = []
-        rest = section
-        current_role = role
-        while True:
-            cut = next(((m.start(), m.end(), structure_role(m.group(0))) for m in _LINE.finditer(rest.text)
-                        if m.start() > 0 and structure_role(m.group(0))), None)
-            if cut is None:
-                pieces.append((rest, current_role))
-                break
-            before, after = _split(rest, cut[0])
+        rest, current_role = section, role
+        while (cut := _structure_cut(rest.text)) is not None:
+            offset, head_len, cut_role = cut
+            before, after = _split(rest, offset)
             pieces.append((before, current_role))
-            heading = after.text.split("\n", 1)[0].strip()
-            body = after.text[len(after.text.split("\n", 1)[0]):]
-            _, rest = _split(after, len(after.text) - len(body))
-            rest = replace(rest, path=section.path[:-1] + (heading,) if section.path else (heading,))
-            current_role = cut[2]
+            heading = _heading_of(after.text)
+            if head_len:
+                _, after = _split(after, head_len)
+            rest = replace(after, path=section.path[:-1] + (heading,) if section.path else (heading,))
+            current_role = cut_role
+        pieces.append((rest, current_role))
         for piece, piece_role in pieces:
             if number == 0 and not section.path and piece_role == "body" and _AFFILIATION.search(piece.text):
                 piece_role = "affiliations"
