@@ -91,3 +91,27 @@ def test_checklist_summary_rates_and_failing_cases_and_nothing_identifying_kept(
     with sqlite3.connect(reviews.path) as con:
         kept = con.execute("SELECT COUNT(*) FROM casereview_cases").fetchone()[0]
     assert kept == 30, "only the drawn cases are kept, not the list"
+
+
+def test_recheck_flags_name_what_changed_and_a_removed_document():
+    """Evidence links keep the quoted version: a changed document names the lost quote, a removed one is flagged,
+    an acknowledged re-check clears the flag for that version only."""
+    from ioguide.accreditation import Draft, Evidence, recheck_flags
+
+    quote = "Every patient is discussed at the weekly tumour board."
+    evidence = (Evidence("centre", "tb-policy", "Tumour Board Policy", "tb.pdf", (2,), (quote,), (1,), "hash-1",
+                         "2026-01-05T10:00:00+0000"),
+                Evidence("centre", "sop", "Audit SOP", "sop.docx", (), ("Audits run twice a year.",), (2,), "hash-9"))
+    drafts = {"S8.a": Draft("S8.a", "text", "evidence found", (), evidence[:1]),
+              "S12.a": Draft("S12.a", "text", "partial", (), evidence[1:])}
+    docs = [{"doc_id": "tb-policy", "file_hash": "hash-2", "indexed_at": "2026-03-01T09:00:00+0000"}]
+    texts = {"tb-policy": "Patients are discussed at the fortnightly board on request."}
+    flags = {f.requirement_id: f for f in recheck_flags(drafts, docs, texts.__getitem__)}
+    assert flags["S8.a"].change == "changed" and flags["S8.a"].quotes_gone == (quote,)
+    assert "re-indexed with changes on 2026-03-01" in flags["S8.a"].message() and quote in flags["S8.a"].message()
+    assert flags["S12.a"].change == "removed" and "was removed from the index" in flags["S12.a"].message()
+    assert recheck_flags(drafts, docs, texts.__getitem__, {("S8.a", "tb-policy"): "hash-2",
+                                                          ("S12.a", "sop"): "removed"}) == []
+    docs[0]["file_hash"] = "hash-3"  # changed again after the re-check: flagged again
+    assert [f.requirement_id for f in recheck_flags(drafts, docs, texts.__getitem__,
+                                                    {("S8.a", "tb-policy"): "hash-2"})] == ["S8.a", "S12.a"]
