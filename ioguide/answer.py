@@ -16,43 +16,24 @@ from typing import Any, Protocol
 import numpy as np
 
 from .retrieve import Retrieval
-from .text import citation_label, content_terms, numbers_in
+from .sentence_rank import Asked, answer_probability, read_question, sentence_features
+from .text import BULLET, citation_label, content_terms
 from .types import Answer, Chunk, Citation, Hit
 
 NOT_COVERED = "The indexed documents do not cover this question."
 
-_LIST_CUE = re.compile(
-    r"\b(list|which|what are|what were|indications?|contra-?indications?|grades?|steps?|criteria|requirements?|"
-    r"evidence (?:required|needed)|types?|options|benefits|statuses|documents needed|checklist|phases?|classes|"
-    r"complications)\b", re.I)
-_BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")
-# Sentences about the document rather than the subject ("This page summarises ...").
-_META = re.compile(r"^\W*(this|these) (page|document|summary|summaries|file|section|note)s?\b|^\W*see the separate|"
-                   r"^\W*use this (page|document)", re.I)
-# Sentences saying the sources do not give something: grounds for "not covered", never an answer.
-_GAP = re.compile(r"\b(not (?:stated|given|found|published|available|specified|verified|described|reproduced|"
-                  r"disclosed|confirmed|listed)|do(?:es)? not (?:state|give|say|specify|publish|list|describe)|"
-                  r"unknown|could not be (?:found|verified|confirmed)|"
-                  r"no (?:public )?(?:source|page)s? (?:found|give))\b",
-                  re.I)
-_NUMERIC_Q = re.compile(r"\b(how (?:many|much|long|often|soon)|what (?:percentage|proportion|rate|dose|age)|%|"
-                        r"rates?|dose|threshold|cut-?off|minimum|maximum|min|max|limit|days?|hours?|weeks?|months?|"
-                        r"years?|fee|cost|price|when|interval|size|number)\b", re.I)
+# The bundled corpus marks each sentence that says what its sources do not give with this lead phrase
+# (corpus/README.md). Such a sentence may ground an abstention; it never answers and never displaces a fact.
+GAP_MARK = re.compile(r"^\W*Not in the sources reviewed:", re.I)
 
-
-# How a passage sentence is scored as an answer to the question. Tuned on the bundled question set with
-# scripts/tune_answer.py (fact accuracy of the whole answer); see the README for the figures.
-SENTENCE_WEIGHTS = {"sim": 0.6, "lexical": 0.7, "rank": 0.015, "bullet": 0.15, "length": 0.0, "lead_in": 0.0,
-                    "short": 0.08, "meta": 0.25, "numeric": 0.08}
-ANSWER_MARGIN = 0.18  # sentences scoring within this of the best one may join the answer
-MAX_SENTENCES = 4  # sentences in a prose answer at most
-MAX_LIST_ITEMS = 14  # a list block is cut after this many sentences (lead-in + items)
-NUMBER_MATCH_BONUS = 0.2  # lexical overlap added when a sentence repeats a number of the question
-SHORT_SENTENCE_WORDS = 5  # fewer words than this (and not a list item): penalised as "short"
-GAP_TIE = 0.05  # a "sources do not give this" sentence this close to the best fact wins: abstain citing it
-MIN_SIM = 0.25  # below this cosine a sentence needs lexical support to answer ...
-MIN_LEXICAL_ALONE = 0.5  # ... this much for the best sentence ...
-MIN_LEXICAL_SUPPORT = 0.34  # ... and this much for a supporting one
+# The answer step's own checks, calibrated on the DEV split with scripts/tune_answer.py (README figures).
+ANSWER_MIN_P = 0.3  # the leading sentence needs at least this ranker probability, else "not covered"
+CONFIDENT_P = 0.9  # a leading sentence this likely is answered even when a gap sentence scores higher
+GAP_MARGIN = 0.2  # a gap sentence scoring within this of the leading fact (below CONFIDENT_P) grounds "not covered"
+SUPPORT_MIN_P = 0.35  # a supporting sentence needs this probability ...
+SUPPORT_RATIO = 0.8  # ... and this share of the leading sentence's
+MAX_SUPPORT = 2  # supporting sentences after the leading one
+MAX_LIST_ITEMS = 8  # items of an asked-for list at most (the most likely ones, in text order)
 REPEAT_COSINE = 0.85  # a sentence this close to a chosen one says the same thing again
 REPEAT_TERM_SHARE = 0.8  # ... as does one sharing more than this share of its content words
 UNKNOWN_MIN_PIECES = 3  # a word the tokenizer cuts into this many pieces or more is rare in English
@@ -81,46 +62,40 @@ class SentenceCandidate:
     start: int
     end: int
     text: str
-    score: float
+    score: float  # probability that the sentence holds an asked fact (the ranker's)
     sim: float
-    lexical: float
     bullet: bool
+    gap: bool  # says what the sources do not give (GAP_MARK, or an item under such a lead-in)
+    features: np.ndarray | None = None
 
 
-def is_list_question(question: str) -> bool:
-    return bool(_LIST_CUE.search(question))
-
-
-def _stems(text: str, stem) -> set[str]:
-    return set(stem(text))
-
-
-def score_sentences(question: str, hits: list[Hit], sentence_rows: dict[str, list[tuple[int, int, np.ndarray]]],
+def score_sentences(asked: Asked, hits: list[Hit], sentence_rows: dict[str, list[tuple[int, int, np.ndarray]]],
                     qvec: np.ndarray, stem) -> list[SentenceCandidate]:
-    q_stems = [s for s in dict.fromkeys(stem(question))]
-    q_numbers = numbers_in(question)
-    numeric = bool(_NUMERIC_Q.search(question))
+    """Every sentence of the retrieved passages, with its features and the ranker's probability."""
     out: list[SentenceCandidate] = []
+    rows: list[np.ndarray] = []
     for p, hit in enumerate(hits):
-        text = hit.chunk.text
-        for start, end, vec in sentence_rows.get(hit.chunk.chunk_id, []):
+        chunk = hit.chunk
+        text = chunk.text
+        context = set(stem(f"{chunk.title} {chunk.section}"))
+        best = (hit.features.get("best_start"), hit.features.get("best_end"))
+        role = getattr(chunk, "role", "body")
+        gap_lead = False
+        for i, (start, end, vec) in enumerate(sentence_rows.get(chunk.chunk_id, [])):
             sentence = text[start:end]
+            bullet = bool(BULLET.match(sentence))
+            marked = bool(GAP_MARK.search(sentence))
+            if not bullet:
+                gap_lead = marked and sentence.rstrip().endswith(":")
             sim = float(np.dot(vec, qvec))
-            s_stems = _stems(sentence, stem)
-            lexical = sum(1 for s in q_stems if s in s_stems) / len(q_stems) if q_stems else 0.0
-            if q_numbers and q_numbers & numbers_in(sentence):
-                lexical = min(1.0, lexical + NUMBER_MATCH_BONUS)
-            words = len(sentence.split())
-            bullet = bool(_BULLET.match(sentence))
-            w = SENTENCE_WEIGHTS
-            score = (w["sim"] * sim + w["lexical"] * lexical - w["rank"] * p + w["bullet"] * bullet
-                     + w["length"] * min(words, 40) / 40 - w["lead_in"] * sentence.rstrip().endswith(":")
-                     - w["short"] * (words < SHORT_SENTENCE_WORDS and not bullet))
-            if _META.search(sentence):
-                score -= w["meta"]
-            if numeric and re.search(r"\d", sentence):
-                score += w["numeric"]
-            out.append(SentenceCandidate(p, start, end, sentence, score, sim, lexical, bullet))
+            features = sentence_features(asked, sentence, set(stem(sentence)), context, sim, p, hit.score,
+                                         best == (start, end), i == 0, role)
+            rows.append(features)
+            out.append(SentenceCandidate(p, start, end, sentence, 0.0, sim, bullet,
+                                         marked or (bullet and gap_lead), features))
+    if rows:
+        for cand, prob in zip(out, answer_probability(np.vstack(rows)), strict=True):
+            cand.score = float(prob)
     return out
 
 
@@ -131,58 +106,35 @@ def _similar(a: str, b: str) -> bool:
     return len(ta & tb) / min(len(ta), len(tb)) > REPEAT_TERM_SHARE
 
 
-def _list_block(hit: Hit, cands: list[SentenceCandidate], anchor: SentenceCandidate) -> list[SentenceCandidate]:
-    """The lead-in sentence and bullet items around anchor in the same passage, in text order."""
+def _block(cands: list[SentenceCandidate], anchor: SentenceCandidate) -> list[SentenceCandidate]:
+    """The lead-in sentence and the list items around anchor in the same passage, in text order ([] when anchor
+    is neither an item nor a lead-in followed by items)."""
     own = sorted((c for c in cands if c.passage == anchor.passage), key=lambda c: c.start)
     idx = next(i for i, c in enumerate(own) if c.start == anchor.start)
-    lo = idx
+    lo = hi = idx
     if not anchor.bullet:
-        # Anchor is a lead-in: the bullets must follow it directly.
         if idx + 1 >= len(own) or not own[idx + 1].bullet:
             return []
         hi = idx + 1
     else:
         while lo > 0 and own[lo - 1].bullet:
             lo -= 1
-        hi = idx
         if lo > 0:
-            lo -= 1  # the lead-in sentence before the first bullet
+            lo -= 1  # the lead-in sentence before the first item
     while hi + 1 < len(own) and own[hi + 1].bullet:
         hi += 1
     block = own[lo:hi + 1]
     return block if sum(1 for c in block if c.bullet) >= 2 else []
 
 
-def _items_under_gap_lead_ins(cands: list[SentenceCandidate]) -> set[tuple[int, int]]:
-    """List items whose lead-in says the sources do not give something ("They do not state:"): each item is then
-    a thing that is NOT known, never an answer."""
-    out: set[tuple[int, int]] = set()
-    by_passage: dict[int, list[SentenceCandidate]] = {}
-    for c in cands:
-        by_passage.setdefault(c.passage, []).append(c)
-    for items in by_passage.values():
-        lead_is_gap = False
-        for c in sorted(items, key=lambda c: c.start):
-            if not c.bullet:
-                lead_is_gap = bool(_GAP.search(c.text))
-            elif lead_is_gap:
-                out.add((c.passage, c.start))
-    return out
-
-
-def _complete_lead_ins(hits: list[Hit], cands: list[SentenceCandidate],
-                       chosen: list[SentenceCandidate]) -> list[SentenceCandidate]:
-    """A chosen sentence that introduces a list ("... include:") brings its items; without them it is dropped."""
-    out: list[SentenceCandidate] = []
-    for cand in chosen:
-        if cand.text.rstrip().endswith(":") and not cand.bullet:
-            block = _list_block(hits[cand.passage], cands, cand)
-            if block:
-                out.extend(c for c in block[:MAX_LIST_ITEMS] if c not in out)
-            continue
-        if cand not in out:
-            out.append(cand)
-    return out
+def _trimmed_list(block: list[SentenceCandidate]) -> list[SentenceCandidate]:
+    """The lead-in and at most MAX_LIST_ITEMS items, the likeliest ones, kept in text order."""
+    lead = [c for c in block if not c.bullet][:1]
+    items = [c for c in block if c.bullet and not c.gap]
+    if len(items) > MAX_LIST_ITEMS:
+        keep = {id(c) for c in sorted(items, key=lambda c: -c.score)[:MAX_LIST_ITEMS]}
+        items = [c for c in items if id(c) in keep]
+    return lead + items
 
 
 def unknown_terms(question: str, vocabulary, word_pieces=None) -> list[str]:
@@ -213,59 +165,61 @@ STOPWORDS_EXTRA = frozenset("""please thanks whats where which should would coul
 
 
 def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSource) -> Answer:
-    """Pick the passage sentences that answer the question; quote them with [n] markers."""
+    """The sentence that answers the question, then at most MAX_SUPPORT supporting sentences (or, when a list is
+    asked for, the list trimmed to its likeliest items), each quoted exactly with an [n] marker. Abstains when no
+    sentence is likely enough to hold the asked fact; a marked gap sentence may ground that abstention."""
     t0 = time.perf_counter()
     hits = retrieval.hits
     if not retrieval.covered or not hits:
         return abstain(question, retrieval, "extractive")
     rows = source.sentence_records([h.chunk.chunk_id for h in hits])
     # Sentences are scored against the question as asked; the expanded form only widens the search.
-    qvec = source.embed_query(retrieval.query)
-    cands = score_sentences(retrieval.query, hits, rows, qvec, source.stem)
-    if not cands:
-        return abstain(question, retrieval, "extractive")
-    gap_items = _items_under_gap_lead_ins(cands)
-    ranked = sorted(cands, key=lambda c: -c.score)
-    gaps = [c for c in ranked if _GAP.search(c.text)]
-    ranked = [c for c in ranked if not _GAP.search(c.text) and (c.passage, c.start) not in gap_items]
-    if gaps and (not ranked or gaps[0].score >= ranked[0].score - GAP_TIE):
-        # The closest passage says the sources do not give this: report that, citing it.
-        return abstain(question, retrieval, "extractive", gap=gaps[0])
-    if not ranked:
-        return abstain(question, retrieval, "extractive")
-    best = ranked[0]
-    if best.sim < MIN_SIM and best.lexical < MIN_LEXICAL_ALONE:
+    asked = read_question(retrieval.query, source.stem)
+    cands = score_sentences(asked, hits, rows, source.embed_query(retrieval.query), source.stem)
+    facts = sorted((c for c in cands if not c.gap), key=lambda c: -c.score)
+    gaps = sorted((c for c in cands if c.gap), key=lambda c: -c.score)
+    lead = facts[0] if facts else None
+    if gaps and (lead is None or (gaps[0].score >= lead.score - GAP_MARGIN and lead.score < CONFIDENT_P)):
+        if gaps[0].score >= ANSWER_MIN_P:
+            # The closest passage says the sources do not give this: report that, citing it.
+            return abstain(question, retrieval, "extractive", gap=gaps[0])
+    if lead is None or lead.score < ANSWER_MIN_P:
         return abstain(question, retrieval, "extractive")
     unknown = unknown_terms(retrieval.query, source.vocabulary, source.word_pieces)
     if unknown:
         # The question names something no indexed document mentions (e.g. a drug): nothing here can answer it.
         return abstain(question, retrieval, "extractive",
                        notes=(f"No indexed document mentions: {', '.join(unknown)}.",))
-    chosen: list[SentenceCandidate] = []
-    if is_list_question(question):
-        for anchor in ranked[:3]:
-            block = _list_block(hits[anchor.passage], cands, anchor)
-            if block:
-                chosen = block[:MAX_LIST_ITEMS]
-                break
-    if not chosen:
-        vectors = {(h, a): v for h, hit in enumerate(hits) for a, _b, v in rows.get(hit.chunk.chunk_id, [])}
-        for cand in ranked:
-            if len(chosen) >= MAX_SENTENCES or cand.score < best.score - ANSWER_MARGIN:
-                break
-            if cand.sim < MIN_SIM and cand.lexical < MIN_LEXICAL_SUPPORT:
-                continue
-            vec = vectors[(cand.passage, cand.start)]
-            if any(_similar(cand.text, c.text) or float(np.dot(vec, vectors[(c.passage, c.start)])) > REPEAT_COSINE
-                   for c in chosen):
-                continue  # says again what a chosen sentence says
-            chosen.append(cand)
-        chosen = _complete_lead_ins(hits, cands, chosen)
+    chosen = _choose(asked, cands, facts, rows, hits)
     # Read well: passages in rank order, sentences in text order within a passage.
     chosen.sort(key=lambda c: (c.passage, c.start))
     answer = build_answer(question, retrieval, chosen, "extractive")
     answer.timings_ms["compose"] = (time.perf_counter() - t0) * 1000
     return answer
+
+
+def _choose(asked: Asked, cands: list[SentenceCandidate], facts: list[SentenceCandidate],
+            rows: dict[str, list[tuple[int, int, np.ndarray]]], hits: list[Hit]) -> list[SentenceCandidate]:
+    lead = facts[0]
+    if asked.kind == "list" or lead.text.rstrip().endswith(":"):
+        for anchor in facts[:3] if asked.kind == "list" else [lead]:
+            block = _block(cands, anchor)
+            if block and anchor.score >= lead.score * SUPPORT_RATIO:
+                return _trimmed_list(block)
+    chosen = [lead]
+    vectors = {(h, a): v for h, hit in enumerate(hits) for a, _b, v in rows.get(hit.chunk.chunk_id, [])}
+    floor = max(SUPPORT_MIN_P, lead.score * SUPPORT_RATIO)
+    for cand in facts[1:]:
+        if len(chosen) > MAX_SUPPORT or cand.score < floor:
+            break
+        if cand.text.rstrip().endswith(":"):
+            continue  # a lead-in without its list says nothing
+        vec = vectors[(cand.passage, cand.start)]
+        if any(_similar(cand.text, c.text) or float(np.dot(vec, vectors[(c.passage, c.start)])) > REPEAT_COSINE
+               for c in chosen):
+            continue  # says again what a chosen sentence says
+        chosen.append(cand)
+    return chosen
 
 
 def passage_order(n_passages: int, cited: Iterable[int]) -> list[int]:
@@ -406,6 +360,7 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
         "relevance": answer.relevance,
         "closest": list(answer.closest),
         "notes": list(answer.notes),
+        "removed": [{"sentence": sentence, "reason": reason} for sentence, reason in answer.removed],
         "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
     }
 
@@ -432,4 +387,5 @@ def answer_from_json(obj: dict[str, Any]) -> Answer:
                   passages=tuple(passages), grounded=bool(obj.get("grounded", False)),
                   backend=obj.get("backend", "extractive"), query=obj.get("query", ""),
                   relevance=float(obj.get("relevance") or 0.0), notes=tuple(obj.get("notes", ())),
-                  closest=tuple(obj.get("closest", ())), timings_ms=dict(obj.get("timings_ms", {})))
+                  closest=tuple(obj.get("closest", ())), timings_ms=dict(obj.get("timings_ms", {})),
+                  removed=tuple((r["sentence"], r["reason"]) for r in obj.get("removed", ())))

@@ -16,6 +16,7 @@ from typing import Any
 
 from .answer import answer_to_json
 from .errors import QuestionSetError
+from .stats import percentile
 from .text import citation_label, squash
 from .types import Answer, Hit
 
@@ -227,19 +228,19 @@ def score_question(q: Question, answer: Answer, latency_ms: float, k: int) -> di
         "sources": [citation_label(h.chunk.title, h.chunk.edition, h.chunk.section,
                                    [c.page for c in answer.citations if c.n == n] or [h.chunk.page_start])
                     for n, h in cited],
+        "answer_words": answer_words(answer.text) if answer.grounded else 0,
         "correct": correct, "latency_ms": round(latency_ms, 1),
         "backend": answer.backend, "notes": list(answer.notes),
     }
 
 
+def answer_words(text: str) -> int:
+    """Words of an answer as a reader counts them: without the [n] markers."""
+    return len(re.sub(r"\[\d+\]", " ", text).split())
+
+
 def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+    return percentile(values, q * 100)  # q as a fraction here
 
 
 def summarise(results: list[dict[str, Any]], config: dict[str, Any]) -> dict[str, Any]:
@@ -251,6 +252,8 @@ def summarise(results: list[dict[str, Any]], config: dict[str, Any]) -> dict[str
     valid = sum(r["citations_valid"] for r in results)
     total = sum(r["citations_total"] for r in results)
     latencies = [r["latency_ms"] for r in results]
+    # Length of the answers given (abstentions excluded), so accuracy cannot be bought with length.
+    lengths = [r.get("answer_words", 0) for r in results if not r["abstained"]]
     topics: dict[str, list[bool]] = {}
     for r in results:
         topics.setdefault(r["topic"] or "(none)", []).append(r["correct"])
@@ -267,6 +270,8 @@ def summarise(results: list[dict[str, Any]], config: dict[str, Any]) -> dict[str
         "source_cited_rate": ratio(sum(r["source_cited"] for r in with_sources), len(with_sources)),
         "mrr": ratio(sum(1 / r["source_rank"] for r in with_sources if r["source_rank"]), len(with_sources)),
         "citation_validity": ratio(valid, total) if total else 1.0,
+        "answer_words_p50": round(_percentile(lengths, 0.5), 1),
+        "answer_words_p90": round(_percentile(lengths, 0.9), 1),
         "latency_ms_p50": round(_percentile(latencies, 0.5), 1),
         "latency_ms_p95": round(_percentile(latencies, 0.95), 1),
         "per_topic_accuracy": {t: ratio(sum(v), len(v)) for t, v in sorted(topics.items())},
@@ -301,6 +306,7 @@ def write_run(out_dir: Path, results: list[dict[str, Any]], summary: dict[str, A
 
 HEADLINE = ["fact_accuracy", "fact_recall", "abstention_recall", "false_abstention_rate", "source_recall_at_k",
             "source_cited_rate", "mrr", "citation_validity"]
+LENGTH = ["answer_words_p50", "answer_words_p90"]  # words per answer given: median, 90th percentile
 
 
 def plots(results: list[dict[str, Any]], summary: dict[str, Any]) -> dict[str, str]:
@@ -406,7 +412,7 @@ def compare_runs(run_a: Path, run_b: Path) -> dict[str, Any]:
             changed.append(qid)
     deltas = {m: (sa.get(m), sb.get(m), round(sb[m] - sa[m], 4) if isinstance(sa.get(m), int | float)
                   and isinstance(sb.get(m), int | float) else None)
-              for m in HEADLINE + ["latency_ms_p50", "latency_ms_p95"]}
+              for m in HEADLINE + LENGTH + ["latency_ms_p50", "latency_ms_p95"]}
     return {"improved": improved, "regressed": regressed, "changed_answer_same_verdict": changed,
             "only_in_a": sorted(set(a) - set(b)), "only_in_b": sorted(set(b) - set(a)), "metrics": deltas}
 

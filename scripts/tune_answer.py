@@ -8,9 +8,9 @@ Prints fact accuracy, false abstention, abstention on unanswerable and answer le
 
 from __future__ import annotations
 
-import itertools
 import pickle
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from ioguide import answer as answer_mod
@@ -42,7 +42,9 @@ def retrievals_for(assistant: Assistant, questions, cache: Path) -> dict:
 def run(assistant: Assistant, questions, retrievals) -> tuple[dict, list[dict]]:
     rows = []
     for q in questions:
-        a = answer_mod.compose_extractive(q.question, retrievals[q.question], assistant.retriever)
+        r = retrievals[q.question]
+        r = replace(r, covered=r.relevance >= assistant.retriever.threshold)  # cached under an older threshold
+        a = answer_mod.compose_extractive(q.question, r, assistant.retriever)
         rows.append(score_question(q, a, 0.0, 5))
     return summarise(rows, {}), rows
 
@@ -59,21 +61,50 @@ def main() -> None:
     if "--failures" in sys.argv:
         for r in rows:
             if not r["correct"]:
-                print(f"\n## {r['id']} [{r['question_kind']}] {r['question']}\n   expect: "
+                print(f"\n## {r['id']} [{r.get('question_kind', '')}] {r['question']}\n   expect: "
                       f"{r['expected_facts'] or 'abstain'}\n   got: {r['answer'][:600]}")
     if "--grid" in sys.argv:
-        grid = {"ANSWER_MARGIN": [0.1, 0.18], "SUPPORT_MARGIN": [0.05, 0.1], "KIND_BONUS": [0.1, 0.2, 0.3]}
-        results = []
-        for values in itertools.product(*grid.values()):
-            for name, value in zip(grid, values, strict=True):
-                setattr(answer_mod, name, value)
-            s, _ = run(assistant, questions, retrievals)
-            objective = s["fact_accuracy"] + (s["abstention_recall"] or 0) - 2 * s["false_abstention_rate"]
-            results.append((round(objective, 4), s["fact_accuracy"], s["abstention_recall"],
-                            s["false_abstention_rate"], s["answer_words_p50"], dict(zip(grid, values, strict=True))))
-        for r in sorted(results, key=lambda r: -r[0])[:8]:
-            print(r)
+        grid(assistant, questions, retrievals)
 
+
+def grid(assistant: Assistant, questions, retrievals) -> None:
+    """Abstention thresholds: each question is composed once with the checks off, then every combination of the
+    relevance threshold and the answer step's probabilities is simulated."""
+    from ioguide.answer import score_sentences
+    from ioguide.sentence_rank import read_question
+
+    saved = answer_mod.ANSWER_MIN_P, answer_mod.CONFIDENT_P
+    answer_mod.ANSWER_MIN_P, answer_mod.CONFIDENT_P = 0.0, -1.0
+    facts = []
+    for q in questions:
+        r = replace(retrievals[q.question], covered=True)  # the relevance threshold is simulated below
+        row = score_question(q, answer_mod.compose_extractive(q.question, r, assistant.retriever), 0.0, 5)
+        rows = assistant.retriever.sentence_records([h.chunk.chunk_id for h in r.hits])
+        cands = score_sentences(read_question(q.question, assistant.retriever.stem), r.hits, rows,
+                                assistant.retriever.embed_query(q.question), assistant.retriever.stem)
+        lead = max((c.score for c in cands if not c.gap), default=0.0)
+        gap = max((c.score for c in cands if c.gap), default=0.0)
+        facts.append((q.answerable, r.relevance, lead, gap, not row["abstained"], row["correct"]))
+    answer_mod.ANSWER_MIN_P, answer_mod.CONFIDENT_P = saved
+    results = []
+    for t in [0.0, 0.4, 0.45, 0.5, 0.55, 0.6]:
+        for p in [0.2, 0.3, 0.4, 0.5, 0.6, 0.7]:
+            for c, m in [(c, m) for c in [0.8, 0.9, 0.95, 1.01] for m in [0.0, 0.1, 0.2]]:
+                right = wrong_abst = abst_ok = n_ans = n_un = 0
+                for answerable, rel, lead, gap, answers, correct in facts:
+                    abstains = rel < t or lead < p or not answers or (gap >= lead - m and lead < c and gap >= p)
+                    if answerable:
+                        n_ans += 1
+                        right += (not abstains) and correct
+                        wrong_abst += abstains
+                    else:
+                        n_un += 1
+                        abst_ok += abstains
+                fa, fab, ar = right / n_ans, wrong_abst / n_ans, abst_ok / max(n_un, 1)
+                results.append((round(fa + ar - 2 * max(0.0, fab - 0.05), 4), round(fa, 3), round(fab, 3),
+                                round(ar, 3), {"threshold": t, "ANSWER_MIN_P": p, "CONFIDENT_P": c, "GAP_MARGIN": m}))
+    for r in sorted(results, key=lambda r: -r[0])[:12]:
+        print(r)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,156 @@
+"""What a question asks for, and how well each passage sentence answers it.
+
+question_kind() sorts a question into the kind of fact it asks for (a number with its unit, a duration, yes/no,
+a list, a definition, who/which, a case to classify). sentence_features() describes one passage sentence against
+the question (similarity, shared words, whether it holds that kind of fact, where it sits); the ranker is a
+logistic regression over those features whose weights live in ioguide/data/sentence_ranker.json: small,
+inspectable, trained by scripts/sentence_features.py on the DEV split of the question sets only.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from .text import content_terms, numbers_in
+
+RANKER_FILE = Path(__file__).parent / "data" / "sentence_ranker.json"
+
+KINDS = ("case", "who", "duration", "number", "yesno", "list", "definition", "other")
+
+_CASE = re.compile(r"\b(?:pt|pts|patient|patients|case)\b.*(?:\?|\bgrade\b|\bcontraindicat|\btransfuse\b|"
+                   r"\beligible\b|\bpossible\b|\bsuitable\b|\bcandidate\b|\breduc|\bfor (?:tace|tare|rfa|mwa))|"
+                   r"\b(?:which|what) (?:cirse |sir )?grade\b|\bgrade \d or \d\b|\bcontraindicated\b|"
+                   r"\b\d+(?:[.,]\d+)? ?(?:cm|mm|%)\b.*\b(?:possible|contraindicated|reduced|eligible)\b", re.I)
+_WHO = re.compile(r"^\W*(?:who|whom|whose)\b|\bwho (?:wrote|led|chaired|chairs|funds|said|discovered|is|was|are|"
+                  r"were|represented|endorses)\b|\bwhich (?:company|hospital|department|society|organi[sz]ation|"
+                  r"journal|person|people|author|authors|centre|center|body|group)\b|\bauthors?\b|"
+                  r"\bwho\b", re.I)
+_DURATION = re.compile(r"\bhow (?:long|soon|often)\b|\bwhen\b|\bhow many (?:days|weeks|months|years|hours|"
+                       r"minutes)\b|\b(?:interval|period|time window|timing|duration|schedule|years? of)\b", re.I)
+_NUMBER = re.compile(r"\bhow (?:many|much)\b|\bwhat (?:percentage|proportion|rate|dose|size|number|threshold|"
+                     r"share)\b|%|\brates?\b|\bthreshold|\bcut-?off|\bmin(?:imum)?\b|\bmax(?:imum)?\b|\bdose\b|"
+                     r"\bsize\b|\bnumber\b|\bdoi\b|\bvolume\b|\bmortality\b|\bsurvival\b|\bmedian\b|\bos\b|"
+                     r"\blimits?\b|\bplatelets?\b|\binr\b|\bpages\b|\bfee\b|\bcost\b|\bpower\b|\bmargin\b", re.I)
+_YESNO = re.compile(r"^\W*(?:is|are|does|do|can|could|should|was|were|has|have|will|would|did|may|must)\b", re.I)
+_LIST = re.compile(r"\b(?:list|what are the|which are the|name the|types of|kinds of|options|advantages|"
+                   r"drawbacks|disadvantages|benefits|steps|indications|contra-?indications|criteria|aims|grades|"
+                   r"recipients|documents|sections|pillars|pilars|processes|requirements|what should be)\b", re.I)
+_DEFINITION = re.compile(r"\b(?:define|definition|defined|stand for|stands for|meaning|mean)\b|"
+                         r"^\W*what (?:is|are|does) (?:an? |the )?[\w-]+(?: [\w-]+)?\W*$", re.I)
+
+_NAME = re.compile(r"(?<!^)(?<![.:]\s)\b[A-Z][a-z\u00C0-\u024F'-]+(?:\s+(?:[A-Z][a-z\u00C0-\u024F'-]+|de|van|von|"
+                   r"y|and))*|\b(?:Dr|Prof|Professor|Mr|Ms|Mrs)\.?\s+[A-Z]")
+_TIME = re.compile(r"\b\d+(?:[.,]\d+)?(?:\s*(?:to|-|–|and)\s*\d+(?:[.,]\d+)?)?\s*(?:h|hrs?|hours?|days?|weeks?|"
+                   r"months?|years?|minutes?|min|seconds?|s)\b|\b(?:one|two|three|four|five|six|seven|eight|nine|"
+                   r"ten|twelve|24|48)[- ](?:hours?|days?|weeks?|months?|years?)\b|\b(?:19|20)\d\d\b|"
+                   r"\b(?:daily|weekly|monthly|annually|every)\b", re.I)
+_QUANTITY = re.compile(r"\d")
+_POLARITY = re.compile(r"\b(?:not|no|never|only|cannot|can|must|should|may|recommended|required|optional|"
+                       r"allowed|yes|none|without)\b", re.I)
+_DEFINES = re.compile(r"\b(?:is defined|defined as|defines|means|refers? to|stands? for|is an?|are|is the|"
+                      r"describes?)\b", re.I)
+_CRITERIA = re.compile(r"\bgrade\b|less than|more than|fewer than|above|below|up to|at least|exceed|over|under|"
+                       r"[<>\u2264\u2265]|\bcontraindicat", re.I)
+_BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")
+_META = re.compile(r"^\W*(this|these) (page|document|summary|summaries|file|section|note)s?\b|^\W*see the separate|"
+                   r"^\W*use this (page|document)", re.I)
+_ASKS_REFERENCES = re.compile(r"\b(?:references?|cite[sd]?|citations?|authors?|wrote|written|doi|journal|"
+                              r"published|publication|bibliograph\w*|affiliations?|funding|funded|conflicts?)\b",
+                              re.I)
+
+
+def question_kind(question: str) -> str:
+    """The kind of fact the question asks for: one of KINDS (the first that fits, in that order)."""
+    for kind, pattern in (("case", _CASE), ("who", _WHO), ("duration", _DURATION), ("number", _NUMBER),
+                          ("yesno", _YESNO), ("list", _LIST), ("definition", _DEFINITION)):
+        if pattern.search(question):
+            return kind
+    return "other"
+
+
+def asks_for_references(question: str) -> bool:
+    """Whether reference lists, author affiliations, funding or conflict statements may answer the question."""
+    return bool(_ASKS_REFERENCES.search(question))
+
+
+def holds_kind(kind: str, sentence: str) -> bool:
+    """Whether the sentence holds the kind of fact asked for (a number for "how many", a name for "who", ...)."""
+    if kind == "case":
+        return bool(_CRITERIA.search(sentence)) and bool(_QUANTITY.search(sentence) or "grade" in sentence.lower())
+    if kind == "who":
+        return bool(_NAME.search(sentence))
+    if kind == "duration":
+        return bool(_TIME.search(sentence))
+    if kind == "number":
+        return bool(_QUANTITY.search(sentence))
+    if kind == "yesno":
+        return bool(_POLARITY.search(sentence))
+    if kind == "list":
+        return bool(_BULLET.match(sentence)) or sentence.rstrip().endswith(":")
+    if kind == "definition":
+        return bool(_DEFINES.search(sentence))
+    return True
+
+
+FEATURES = ("sim", "lexical", "context", "rank", "hit_z", "best", "bullet", "lead_in", "short", "length", "meta",
+            "kind", "number_match", "first", "non_body")
+
+
+@dataclass
+class Asked:
+    """The question as the ranker sees it."""
+
+    text: str
+    kind: str
+    stems: list[str]
+    numbers: set[str]
+    references_ok: bool
+
+
+# Words that say how a question is asked, not what it is about.
+_ASKING = frozenset("""what whats which who whom whose when where why how many much does do did is are was were
+    can could should would will list name give tell say says said per according mean means pts pt we our us""".split())
+
+
+def read_question(question: str, stem) -> Asked:
+    words = [w for w in content_terms(question) if w not in _ASKING]
+    return Asked(question, question_kind(question), list(dict.fromkeys(stem(" ".join(words)))), numbers_in(question),
+                 asks_for_references(question))
+
+
+def sentence_features(asked: Asked, sentence: str, sentence_stems: set[str], context_stems: set[str], sim: float,
+                      rank: int, hit_z: float, best: bool, first: bool, role: str) -> np.ndarray:
+    """One row of FEATURES for a passage sentence (context_stems: its section heading and document title)."""
+    q = asked.stems
+    lexical = sum(1 for s in q if s in sentence_stems) / len(q) if q else 0.0
+    context = sum(1 for s in q if s in sentence_stems or s in context_stems) / len(q) if q else 0.0
+    words = len(sentence.split())
+    bullet = bool(_BULLET.match(sentence))
+    number_match = bool(asked.numbers and asked.numbers & numbers_in(sentence))
+    return np.array([
+        sim, lexical, context, min(rank, 8) / 4, hit_z, float(best), float(bullet),
+        float(sentence.rstrip().endswith(":") and not bullet), float(words < 5 and not bullet), min(words, 60) / 40,
+        float(bool(_META.search(sentence))), float(holds_kind(asked.kind, sentence)), float(number_match),
+        float(first), float(role != "body" and not asked.references_ok)], dtype=np.float64)
+
+
+@lru_cache(maxsize=4)
+def _load(path: str) -> tuple[np.ndarray, float]:
+    data = json.loads(Path(path).read_text())
+    if tuple(data["features"]) != FEATURES:
+        raise ValueError(f"{path}: trained on features {data['features']}, this code has {list(FEATURES)}")
+    return np.array(data["weights"], dtype=np.float64), float(data["intercept"])
+
+
+def answer_probability(features: np.ndarray, path: Path = RANKER_FILE) -> np.ndarray:
+    """P(sentence holds an asked fact) for each row of features (n x len(FEATURES))."""
+    weights, intercept = _load(str(path))
+    z = features @ weights + intercept
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+
