@@ -331,7 +331,7 @@ def test_cli_draft_coverage_import_export(drafted, centre_index, tmp_path, monke
     import typer
     from typer.testing import CliRunner
 
-    from ioguide import cli_accreditation
+    from ioguide.cli import accreditation as cli_accreditation
 
     app = typer.Typer()
 
@@ -432,7 +432,7 @@ def test_every_usual_way_of_typing_an_id_means_the_same_requirement(tmp_path, mo
     from typer.testing import CliRunner
 
     from ioguide import accreditation as acc
-    from ioguide import cli_accreditation
+    from ioguide.cli import accreditation as cli_accreditation
 
     standards = acc.load_standards()
     store = acc.AccreditationStore(tmp_path / "ioguide.sqlite3")
