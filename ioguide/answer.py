@@ -80,7 +80,7 @@ def score_sentences(asked: Asked, hits: list[Hit], sentence_rows: dict[str, list
         text = chunk.text
         context = set(stem(f"{chunk.title} {chunk.section}"))
         best = (hit.features.get("best_start"), hit.features.get("best_end"))
-        role = getattr(chunk, "role", "body")
+        role = _role(hit)
         gap_lead = False
         for i, (start, end, vec) in enumerate(sentence_rows.get(chunk.chunk_id, [])):
             sentence = text[start:end]
@@ -98,6 +98,11 @@ def score_sentences(asked: Asked, hits: list[Hit], sentence_rows: dict[str, list
         for cand, prob in zip(out, answer_probability(np.vstack(rows)), strict=True):
             cand.score = float(prob)
     return out
+
+
+def _role(hit: Hit) -> str:
+    """body, references, affiliations, acknowledgements, funding or conflicts (chunks from before roles: body)."""
+    return getattr(hit.chunk, "role", "body")
 
 
 def _similar(a: str, b: str) -> bool:
@@ -177,8 +182,10 @@ def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSour
     # Sentences are scored against the question as asked; the expanded form only widens the search.
     asked = read_question(retrieval.query, source.stem)
     cands = score_sentences(asked, hits, rows, source.embed_query(retrieval.query), source.stem)
-    facts = sorted((c for c in cands if not c.gap), key=lambda c: -c.score)
-    gaps = sorted((c for c in cands if c.gap), key=lambda c: -c.score)
+    # Reference lists, affiliations, funding and conflict statements are quoted only when the question asks.
+    quotable = [c for c in cands if asked.references_ok or _role(hits[c.passage]) == "body"]
+    facts = sorted((c for c in quotable if not c.gap), key=lambda c: -c.score)
+    gaps = sorted((c for c in quotable if c.gap), key=lambda c: -c.score)
     lead = facts[0] if facts else None
     if gaps and (lead is None or (gaps[0].score >= lead.score - GAP_MARGIN and lead.score < CONFIDENT_P)):
         if gaps[0].score >= ANSWER_MIN_P:

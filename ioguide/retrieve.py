@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from .bm25 import BM25Index, rebuild_bm25
+from .sentence_rank import asks_for_references
 from .store import ChromaStore
 from .text import citation_label, content_terms
 from .types import Chunk, Hit
@@ -321,6 +322,9 @@ class Retriever:
             hits.append(Hit(chunk=chunk, score=float(fused[i]), found_by=found_by, features=feats))
             if len(hits) >= k:
                 break
+        if not asks_for_references(query):
+            # Reference lists and other back matter come after body text (a stable sort keeps the fused order).
+            hits.sort(key=lambda h: getattr(h.chunk, "role", "body") != "body")
         relevance = self.relevance(search, hits, bm25)
         if expand:
             hits = self._expand(hits)
