@@ -19,15 +19,11 @@ def _wipe(index_dir: Path, settings: Settings) -> None:
     """Drop the collections (works for a server and for an embedded index); a damaged embedded index that cannot
     be opened is deleted from disk instead."""
     from ioguide.index import bm25_dir_for
-    from ioguide.store import CHUNKS, DOCUMENTS, SENTENCES, open_client
+    from ioguide.store import drop_index, open_client
     from ioguide.vectors import vectors_dir_for
 
     try:
-        client = open_client(index_dir, settings.chroma_url)
-        existing = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
-        for name in (CHUNKS, SENTENCES, DOCUMENTS):
-            if name in existing:
-                client.delete_collection(name)
+        drop_index(open_client(index_dir, settings.chroma_url))
     except Exception:  # noqa: BLE001 - damaged index: remove it from disk
         if settings.chroma_url:
             raise

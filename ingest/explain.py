@@ -11,7 +11,7 @@ from pathlib import Path
 from ioguide.types import DocumentInfo, Section
 
 from .loaders import load_file
-from .loaders.limits import Deadline, display_name, read_bounded
+from .loaders.limits import MAX_BYTES, MAX_PAGES, Deadline, display_name, read_bounded
 from .loaders.metadata import apply_sidecar
 from .loaders.pdf import PdfReport, read_pdf
 
@@ -41,7 +41,7 @@ class Explanation:
                 for p in self.report.page_reports]
 
 
-def explain_file(path: Path, max_bytes: int = 50 * 1024 * 1024, max_pages: int = 2000) -> Explanation:
+def explain_file(path: Path, max_bytes: int = MAX_BYTES, max_pages: int = MAX_PAGES) -> Explanation:
     """Read one file as ingest does (LoadError for a file that cannot be read) and say how it was read."""
     path = Path(path)
     info, sections = load_file(path, max_bytes=max_bytes, max_pages=max_pages)

@@ -17,8 +17,9 @@ from pathlib import Path
 import numpy as np
 
 from ioguide.bm25 import rebuild_bm25
+from ioguide.config import MAX_FILE_MB, MAX_LOAD_SECONDS, MAX_PDF_PAGES
 from ioguide.errors import LoadError
-from ioguide.store import ChromaStore
+from ioguide.store import Store
 from ioguide.text import chunk_embedding_text, sentence_embedding_text, sentence_spans
 from ioguide.types import Chunk, DocumentInfo
 from ioguide.vectors import DEFAULT_MAX_VECTORS, rebuild_vectors, vectors_dir_for
@@ -108,7 +109,7 @@ def sentence_records(chunk: Chunk) -> list[tuple[str, str, int, int]]:
 
 
 
-def write_documents(store: ChromaStore, embedder, batch: list[tuple[DocumentInfo, list[Chunk]]],
+def write_documents(store: Store, embedder, batch: list[tuple[DocumentInfo, list[Chunk]]],
                     report: SyncReport | None = None) -> None:
     """Embed the chunks and sentences of several documents in one go, then write document by document: new
     chunks first, stale ones removed after, the manifest entry last."""
@@ -142,9 +143,9 @@ def write_documents(store: ChromaStore, embedder, batch: list[tuple[DocumentInfo
         report.sentences_written += len(s_idx)
 
 
-def sync(paths: list[Path], store: ChromaStore, embedder, bm25_dir: Path, collection: str = "guidelines",
-         max_bytes: int = 50 * 1024 * 1024, max_pages: int = 2000, batch_chunks: int = 256,
-         max_seconds: float = 300.0,
+def sync(paths: list[Path], store: Store, embedder, bm25_dir: Path, collection: str = "guidelines",
+         max_bytes: int = int(MAX_FILE_MB * 1024 * 1024), max_pages: int = MAX_PDF_PAGES, batch_chunks: int = 256,
+         max_seconds: float = MAX_LOAD_SECONDS,
          progress: Callable[[int, int, str], None] | None = None,
          exact_max_vectors: int = DEFAULT_MAX_VECTORS) -> SyncReport:
     """Bring the index in line with the files under paths. Never raises for one bad file."""
@@ -211,7 +212,7 @@ def sync(paths: list[Path], store: ChromaStore, embedder, bm25_dir: Path, collec
     return report
 
 
-def refresh_side_indexes(store: ChromaStore, bm25_dir: Path, exact_max_vectors: int = DEFAULT_MAX_VECTORS) -> None:
+def refresh_side_indexes(store: Store, bm25_dir: Path, exact_max_vectors: int = DEFAULT_MAX_VECTORS) -> None:
     """After any change to the store: rebuild BM25 (which re-tags the store's fingerprint, so other processes
     notice) and the exact-search vector cache, so the first question after a change does not pay for them."""
     bm25 = rebuild_bm25(store, bm25_dir)

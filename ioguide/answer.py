@@ -17,12 +17,11 @@ import numpy as np
 
 from .retrieve import Retrieval
 from .sentence_rank import Asked, answer_probability, read_question, sentence_features
-from .text import citation_label, content_terms
+from .text import BULLET, citation_label, content_terms
 from .types import Answer, Chunk, Citation, Hit
 
 NOT_COVERED = "The indexed documents do not cover this question."
 
-_BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")
 # The bundled corpus marks each sentence that says what its sources do not give with this lead phrase
 # (corpus/README.md). Such a sentence may ground an abstention; it never answers and never displaces a fact.
 GAP_MARK = re.compile(r"^\W*Not in the sources reviewed:", re.I)
@@ -80,11 +79,11 @@ def score_sentences(asked: Asked, hits: list[Hit], sentence_rows: dict[str, list
         text = chunk.text
         context = set(stem(f"{chunk.title} {chunk.section}"))
         best = (hit.features.get("best_start"), hit.features.get("best_end"))
-        role = _role(hit)
+        role = chunk.role
         gap_lead = False
         for i, (start, end, vec) in enumerate(sentence_rows.get(chunk.chunk_id, [])):
             sentence = text[start:end]
-            bullet = bool(_BULLET.match(sentence))
+            bullet = bool(BULLET.match(sentence))
             marked = bool(GAP_MARK.search(sentence))
             if not bullet:
                 gap_lead = marked and sentence.rstrip().endswith(":")
@@ -98,11 +97,6 @@ def score_sentences(asked: Asked, hits: list[Hit], sentence_rows: dict[str, list
         for cand, prob in zip(out, answer_probability(np.vstack(rows)), strict=True):
             cand.score = float(prob)
     return out
-
-
-def _role(hit: Hit) -> str:
-    """body, references, affiliations, acknowledgements, funding or conflicts (chunks from before roles: body)."""
-    return getattr(hit.chunk, "role", "body")
 
 
 def _similar(a: str, b: str) -> bool:
@@ -183,7 +177,7 @@ def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSour
     asked = read_question(retrieval.query, source.stem)
     cands = score_sentences(asked, hits, rows, source.embed_query(retrieval.query), source.stem)
     # Reference lists, affiliations, funding and conflict statements are quoted only when the question asks.
-    quotable = [c for c in cands if asked.references_ok or _role(hits[c.passage]) == "body"]
+    quotable = [c for c in cands if asked.references_ok or hits[c.passage].chunk.role == "body"]
     facts = sorted((c for c in quotable if not c.gap), key=lambda c: -c.score)
     gaps = sorted((c for c in quotable if c.gap), key=lambda c: -c.score)
     lead = facts[0] if facts else None
@@ -368,6 +362,7 @@ def answer_to_json(answer: Answer) -> dict[str, Any]:
         "relevance": answer.relevance,
         "closest": list(answer.closest),
         "notes": list(answer.notes),
+        "removed": [{"sentence": sentence, "reason": reason} for sentence, reason in answer.removed],
         "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
     }
 
@@ -394,4 +389,5 @@ def answer_from_json(obj: dict[str, Any]) -> Answer:
                   passages=tuple(passages), grounded=bool(obj.get("grounded", False)),
                   backend=obj.get("backend", "extractive"), query=obj.get("query", ""),
                   relevance=float(obj.get("relevance") or 0.0), notes=tuple(obj.get("notes", ())),
-                  closest=tuple(obj.get("closest", ())), timings_ms=dict(obj.get("timings_ms", {})))
+                  closest=tuple(obj.get("closest", ())), timings_ms=dict(obj.get("timings_ms", {})),
+                  removed=tuple((r["sentence"], r["reason"]) for r in obj.get("removed", ())))

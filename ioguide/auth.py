@@ -1,8 +1,9 @@
 """Users, roles and permissions for small sites without an identity provider.
 
 Passwords are stored as PBKDF2-HMAC-SHA256 hashes (stdlib hashlib, 310,000 iterations, random salt). Hospitals
-with an identity provider use Streamlit's OIDC login instead (IOGUIDE_AUTH=oidc); roles then come from the users
-file by e-mail.
+with an identity provider use Streamlit's OIDC login instead (IOGUIDE_AUTH=oidc); the role then comes from a claim
+of the identity token (IOGUIDE_OIDC_ROLE_CLAIM, default "groups": a group or app role named like the role, e.g.
+"ioguide-reviewer"), else from the users file by e-mail, else clinician.
 """
 
 from __future__ import annotations
@@ -81,6 +82,28 @@ class UsersFile:
     def role_of(self, name: str) -> str | None:
         user = self.load().get(name)
         return user.get("role") if user else None
+
+
+RANK = ("clinician", "staff", "reviewer", "admin")  # when a user holds several roles, the highest counts
+ROLE_PREFIX = "ioguide-"
+
+
+def role_from_claims(claims: dict, claim: str = "groups", users: UsersFile | None = None) -> str:
+    """The role of a user signed in through OIDC: from the claim (a string or a list of group / app-role names:
+    "reviewer" or "ioguide-reviewer", any case), else the users file entry of their e-mail, else clinician."""
+    value = claims.get(claim) if claim else None
+    names = [value] if isinstance(value, str) else list(value or [])
+    found = set()
+    for name in names:
+        role = str(name).strip().lower()
+        role = role[len(ROLE_PREFIX):] if role.startswith(ROLE_PREFIX) else role
+        if role in ROLES:
+            found.add(role)
+    if found:
+        return max(found, key=RANK.index)
+    if users is not None and claims.get("email"):
+        return users.role_of(str(claims["email"])) or "clinician"
+    return "clinician"
 
 
 def allowed(role: str | None, permission: str) -> bool:

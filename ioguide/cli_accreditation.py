@@ -36,7 +36,7 @@ def _user(author: str | None) -> str:
 def _open(settings: Settings):
     from . import accreditation as acc
 
-    store = acc.AccreditationStore(settings.data_dir / "ioguide.sqlite3")
+    store = acc.AccreditationStore(settings.db_path)
     standards = acc.load_standards()
     return acc, standards, store, acc.requirement_list(standards, store)
 
@@ -44,7 +44,7 @@ def _open(settings: Settings):
 def _audit(settings: Settings, action: str, detail: dict, user: str) -> None:
     from .storage import LocalDB
 
-    LocalDB(settings.data_dir / "ioguide.sqlite3").audit(action, detail, user=user)
+    LocalDB(settings.db_path).audit(action, detail, user=user)
 
 
 def draft_cmd(
@@ -217,7 +217,7 @@ def export_cmd(
 def _db(settings: Settings):
     from .storage import LocalDB
 
-    return LocalDB(settings.data_dir / "ioguide.sqlite3")
+    return LocalDB(settings.db_path)
 
 
 def _workflow(settings: Settings, acc):

@@ -16,6 +16,7 @@ from typing import Any
 
 from .answer import answer_to_json
 from .errors import QuestionSetError
+from .stats import percentile
 from .text import citation_label, squash
 from .types import Answer, Hit
 
@@ -239,13 +240,7 @@ def answer_words(text: str) -> int:
 
 
 def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    pos = (len(ordered) - 1) * q
-    lo = int(pos)
-    hi = min(lo + 1, len(ordered) - 1)
-    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+    return percentile(values, q * 100)  # q as a fraction here
 
 
 def summarise(results: list[dict[str, Any]], config: dict[str, Any]) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .embedders import get_embedder
-from .store import ChromaStore, open_client
+from .store import ChromaStore, Store, open_client
 
 
 def quiet_libraries() -> None:
@@ -35,7 +35,7 @@ def quiet_libraries() -> None:
 
 @dataclass
 class IndexHandle:
-    store: ChromaStore
+    store: Store
     embedder: object
     bm25_dir: Path
     index_dir: Path

@@ -6,10 +6,12 @@ saying so. The LLM is optional and never trusted.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import replace
 
+from .answer import make_citation, passage_order
 from .llms import LLM, format_passages, render_messages
 from .retrieve import Retrieval
 from .types import Answer, Citation
@@ -18,24 +20,23 @@ from .verify import Claim, verify_output
 NOT_VERIFIED = "The LLM answer could not be verified against the sources; the extractive answer is shown."
 
 
-def passage_order(cited: list[int], n_hits: int) -> list[int]:
-    """Passage indices in display order: those cited, in order of first citation, then the rest in rank order;
-    the passage at position i is shown as [i + 1]. (ioguide.answer.build_answer numbers the same way.)"""
-    order = list(dict.fromkeys(cited))
-    return order + [i for i in range(n_hits) if i not in order]
-
-
 def _with_stop(body: str) -> str:
     return body if body[-1:] in ".!?:" else body + "."
 
 
 def build_verified_answer(question: str, retrieval: Retrieval, kept: list[Claim], backend: str,
-                          notes: tuple[str, ...]) -> Answer:
+                          notes: tuple[str, ...], removed: list[Claim] | None = None) -> Answer:
     """The kept claims with markers renumbered 1..m in order of first citation; passages cited first, then the
-    rest, as ioguide.answer.build_answer numbers them."""
+    rest, as ioguide.answer.build_answer numbers them. Removed claims are listed with their reasons, passage numbers
+    in them renumbered the same way, so "not in passage 2" names the passage the reader sees as [2]."""
     hits = retrieval.hits
-    order = passage_order([p for claim in kept for p, *_ in claim.supports], len(hits))
+    order = passage_order(len(hits), (p for claim in kept for p, *_ in claim.supports))
     number = {p: n for n, p in enumerate(order, start=1)}
+
+    def renumber(reason: str) -> str:
+        return re.sub(r"\bpassage (\d+)\b", lambda m: f"passage {number.get(int(m.group(1)) - 1, m.group(1))}",
+                      reason)
+
     citations: list[Citation] = []
     seen: set[tuple[int, int]] = set()
     lines: list[str] = []
@@ -46,14 +47,11 @@ def build_verified_answer(question: str, retrieval: Retrieval, kept: list[Claim]
             if (p, start) in seen:
                 continue
             seen.add((p, start))
-            chunk = hits[p].chunk
-            citations.append(Citation(
-                n=number[p], chunk_id=chunk.chunk_id, doc_id=chunk.doc_id, title=chunk.title, source=chunk.source,
-                page=chunk.page_at(start), section=chunk.section, quote=chunk.text[start:end], start=start, end=end,
-                edition=chunk.edition, support=round(score, 4)))
+            citations.append(make_citation(hits[p].chunk, number[p], start, end, score))
     text = "\n".join(lines) if any(c.is_list_item for c in kept) else " ".join(lines)
     return Answer(question=question, text=text, citations=tuple(citations), passages=tuple(hits[p] for p in order),
                   grounded=True, backend=backend, query=retrieval.query, relevance=retrieval.relevance, notes=notes,
+                  removed=tuple((c.body, renumber(c.reason)) for c in removed or ()),
                   timings_ms=dict(retrieval.timings_ms))
 
 
@@ -102,7 +100,7 @@ def compose_with_llm(question: str, retrieval: Retrieval, extractive: Answer, ll
     if len(kept) < total:
         notes += (f"{total - len(kept)} of {total} generated sentences were removed: not supported by the cited "
                   f"passages",)
-    answer = build_verified_answer(question, retrieval, kept, f"llm:{llm.name}", notes)
+    answer = build_verified_answer(question, retrieval, kept, f"llm:{llm.name}", notes, verification.removed)
     answer.timings_ms.update(timings)
     answer.timings_ms["compose"] = (time.perf_counter() - t0) * 1000
     return answer

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
 
-from .config import PROJECT_ROOT
+from .config import LLM_CONTEXT_CHARS, LLM_MAX_TOKENS, LLM_TIMEOUT_S, PROJECT_ROOT
 from .errors import LLMError, UnknownBackendError
 from .retrieve import doc_label
 from .text import content_terms
@@ -22,8 +22,8 @@ from .types import Hit
 
 PROMPTS_DIR = PROJECT_ROOT / "prompts"
 
-DEFAULT_CONTEXT_CHARS = 12000  # passage text sent to the LLM (about 3000 tokens)
-DEFAULT_MAX_TOKENS = 512  # the longest reply asked for
+DEFAULT_CONTEXT_CHARS = LLM_CONTEXT_CHARS  # passage text sent to the LLM (about 3000 tokens)
+DEFAULT_MAX_TOKENS = LLM_MAX_TOKENS  # the longest reply asked for
 
 
 def _context_chars(settings) -> int:
@@ -54,7 +54,7 @@ class ChatLLM:
     first use, so constructing the wrapper never loads weights or opens a connection."""
 
     def __init__(self, name: str, chat_model: Any | None = None, factory: Callable[[], Any] | None = None,
-                 timeout_s: float = 60.0, context_chars: int = DEFAULT_CONTEXT_CHARS):
+                 timeout_s: float = LLM_TIMEOUT_S, context_chars: int = DEFAULT_CONTEXT_CHARS):
         if chat_model is None and factory is None:
             raise ValueError("ChatLLM needs chat_model or factory")
         self.name = name

@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 
 from .bm25 import BM25Index, rebuild_bm25
+from .config import W_BM25, W_DENSE, W_SENTENCE
 from .sentence_rank import asks_for_references
-from .store import ChromaStore
+from .store import Store
 from .text import citation_label, content_terms
 from .types import Chunk, Hit
 from .vectors import DEFAULT_MAX_VECTORS, VectorIndex, rebuild_vectors, vectors_dir_for
@@ -60,9 +61,9 @@ class Filters:
 
 @dataclass
 class Weights:
-    bm25: float = 0.35
-    dense: float = 0.25
-    sentence: float = 0.40
+    bm25: float = W_BM25
+    dense: float = W_DENSE
+    sentence: float = W_SENTENCE
 
 
 @dataclass
@@ -169,7 +170,7 @@ def _shingles(text: str, n: int = 4) -> set[tuple[str, ...]]:
 class Retriever:
     """Query path over one store. Thread-safe; cheap to call repeatedly (the query embedding is cached)."""
 
-    def __init__(self, store: ChromaStore, embedder, bm25_dir: Path, weights: Weights | None = None,
+    def __init__(self, store: Store, embedder, bm25_dir: Path, weights: Weights | None = None,
                  candidates: int = 100, threshold: float | None = None, check_interval_s: float = 2.0,
                  exact_max_vectors: int = DEFAULT_MAX_VECTORS):
         self.store = store
@@ -324,7 +325,7 @@ class Retriever:
                 break
         if not asks_for_references(query):
             # Reference lists and other back matter come after body text (a stable sort keeps the fused order).
-            hits.sort(key=lambda h: getattr(h.chunk, "role", "body") != "body")
+            hits.sort(key=lambda h: h.chunk.role != "body")
         relevance = self.relevance(search, hits, bm25)
         if expand:
             hits = self._expand(hits)

@@ -11,7 +11,7 @@ import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -29,15 +29,64 @@ SENTENCE_EF_SEARCH = 1200
 SCHEMA_VERSION = "1"
 
 
+@runtime_checkable
 class Store(Protocol):
+    """What IO Guide asks of a vector store: ingest writes through it; retrieval, the BM25 and vector caches, the
+    Library page and the benchmarks read through it. ChromaStore (embedded or a `chroma run` server) is the one
+    implementation; tests/test_store.py is the contract, run against both."""
+
+    # writes (ingest, the Library page)
     def upsert(self, chunks: list[Chunk], vectors: np.ndarray, sentences: list[tuple[str, str, int, int]],
-               sentence_vectors: np.ndarray) -> None: ...
+               sentence_vectors: np.ndarray) -> None:
+        """Chunks with their vectors, and sentences (sentence_id, chunk_id, start, end) with theirs."""
 
-    def delete(self, chunk_ids: list[str]) -> None: ...
+    def delete(self, chunk_ids: list[str]) -> None:
+        """Chunks and their sentences."""
 
-    def query(self, vector: np.ndarray, n: int, doc_ids: list[str] | None = None) -> list[tuple[Chunk, float]]: ...
+    def put_document(self, info: DocumentInfo, n_chunks: int, state: str = "complete") -> None:
+        """One manifest entry (state: "writing" while ingest runs, "complete" once every chunk is stored)."""
 
-    def count(self) -> int: ...
+    def delete_document(self, doc_id: str) -> int:
+        """A document's chunks, sentences and manifest entry; how many chunks were removed."""
+
+    def set_fingerprint(self, value: str) -> None:
+        """Record the fingerprint of the set of chunks (ingest, after a change)."""
+
+    # reads
+    def fingerprint(self) -> str:
+        """Changes whenever the set of chunks changes: the BM25 and vector caches are keyed on it."""
+
+    def count(self) -> int:
+        """Chunks stored."""
+
+    def sentence_count(self) -> int:
+        """Sentence vectors stored."""
+
+    def documents_list(self) -> list[dict[str, Any]]:
+        """The manifest: one row per document (doc_id, title, edition, collection, chunks, state ...)."""
+
+    def chunk_ids_for_doc(self, doc_id: str) -> list[str]: ...
+
+    def get_chunks(self, ids: list[str]) -> list[Chunk]:
+        """The chunks with these ids, in that order (missing ids left out)."""
+
+    def neighbours(self, chunk: Chunk) -> list[Chunk]:
+        """The chunks just before and after chunk in its document."""
+
+    def iter_chunks(self, batch: int = 2000) -> Iterator[Chunk]: ...
+
+    def iter_vectors(self, sentences: bool = False,
+                     batch: int = 5000) -> Iterator[tuple[list[str], np.ndarray, list[dict[str, Any]]]]:
+        """Every stored vector in batches of (ids, matrix, metadatas): chunks' or sentences'."""
+
+    def chunk_vectors(self, ids: list[str]) -> dict[str, np.ndarray]: ...
+
+    def sentence_records(self, chunk_ids: list[str]) -> dict[str, list[tuple[int, int, np.ndarray]]]:
+        """For each chunk: its sentences as (start, end, vector), in text order."""
+
+    def query_ids(self, vector: np.ndarray, n: int, doc_ids: list[str] | None = None,
+                  sentences: bool = False) -> list[tuple[str, float, dict]]:
+        """Nearest chunk ids (or sentence records) with cosine similarity; doc_ids=[] finds nothing."""
 
 
 def open_client(index_dir: Path | str | None = None, chroma_url: str = ""):
@@ -103,6 +152,43 @@ def location_of(client) -> str:
         scheme = "https" if s.chroma_server_ssl_enabled else "http"
         return f"{scheme}://{s.chroma_server_host}:{s.chroma_server_http_port}"
     return str(s.persist_directory)
+
+
+def drop_index(client) -> list[str]:
+    """Drop IO Guide's collections (chunks, sentences, manifest) from a client's database, embedded or server: the
+    one place that deletes collections (`python -m ingest --rebuild`, `bench scale` on a shared server). Returns the
+    names dropped."""
+    existing = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
+    dropped = [name for name in (CHUNKS, SENTENCES, DOCUMENTS) if name in existing]
+    for name in dropped:
+        client.delete_collection(name)
+    return dropped
+
+
+def open_scratch_database(chroma_url: str, database: str):
+    """A client on a `chroma run` server, in a database of its own (created when missing, emptied of IO Guide's
+    collections), and the function that drops that database: benchmarks write there, never into the collections
+    the assistant uses."""
+    from urllib.parse import urlparse
+
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    u = urlparse(chroma_url)
+    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    port = u.port or (443 if u.scheme == "https" else 80)
+    admin = chromadb.AdminClient(ChromaSettings(chroma_api_impl="chromadb.api.fastapi.FastAPI",
+                                                chroma_server_host=u.hostname, chroma_server_http_port=port,
+                                                chroma_server_ssl_enabled=u.scheme == "https",
+                                                anonymized_telemetry=False))
+    try:
+        admin.get_database(database)
+    except Exception:  # noqa: BLE001 - NotFoundError: create it
+        admin.create_database(database)
+    client = chromadb.HttpClient(host=u.hostname, port=port, ssl=u.scheme == "https", settings=settings,
+                                 database=database)
+    drop_index(client)
+    return client, lambda: admin.delete_database(database)
 
 
 class _Guarded:
@@ -195,7 +281,7 @@ class ChromaStore:
     """Chunks (with vectors), sentences (with vectors) and the document manifest, in three Chroma collections."""
 
     def __init__(self, client, model_id: str, create: bool = False):
-        self.client = client
+        self._client = client
         self.model_id = model_id
         self.location = location_of(client)
         try:
@@ -206,10 +292,10 @@ class ChromaStore:
             raise NoIndexError(f"No index in {self.location} yet: run `python -m ingest corpus/` (or `make index`) "
                                f"first; if an index was there before, it is damaged: {self.rebuild_command()}.")
         meta = {"embedding_model": model_id, "schema": SCHEMA_VERSION}
-        self.chunks = self._collection(CHUNKS, meta, existing)
-        self.sentences = self._collection(SENTENCES, meta, existing)
-        self.documents = self._collection(DOCUMENTS, {"schema": SCHEMA_VERSION}, existing)
-        recorded = (self.chunks.metadata or {}).get("embedding_model")
+        self._chunks = self._collection(CHUNKS, meta, existing)
+        self._sentences = self._collection(SENTENCES, meta, existing)
+        self._documents = self._collection(DOCUMENTS, {"schema": SCHEMA_VERSION}, existing)
+        recorded = (self._chunks.metadata or {}).get("embedding_model")
         if recorded and recorded != model_id:
             raise ModelMismatchError(
                 f"This index was built with the embedding model '{recorded}', but '{model_id}' is configured. "
@@ -229,10 +315,10 @@ class ChromaStore:
     def _collection(self, name: str, meta: dict[str, Any], existing: set[str]):
         hnsw = {**HNSW, "ef_search": SENTENCE_EF_SEARCH} if name == SENTENCES else HNSW
         if name in existing:
-            col = self.client.get_collection(name, embedding_function=None)
+            col = self._client.get_collection(name, embedding_function=None)
             _raise_ef_search(col, hnsw["ef_search"])
         else:
-            col = self.client.get_or_create_collection(
+            col = self._client.get_or_create_collection(
                 name, configuration={"hnsw": hnsw}, metadata=meta, embedding_function=None)
         return _Guarded(col, self.location)
 
@@ -244,55 +330,58 @@ class ChromaStore:
         by_id = {c.chunk_id: c for c in chunks}
         for i in range(0, len(chunks), self.max_batch):
             part = chunks[i:i + self.max_batch]
-            self.chunks.upsert(ids=[c.chunk_id for c in part], embeddings=vectors[i:i + self.max_batch],
-                               documents=[c.text for c in part], metadatas=[chunk_to_metadata(c) for c in part])
+            self._chunks.upsert(ids=[c.chunk_id for c in part], embeddings=vectors[i:i + self.max_batch],
+                                documents=[c.text for c in part], metadatas=[chunk_to_metadata(c) for c in part])
         for i in range(0, len(sentences), self.max_batch):
             part = sentences[i:i + self.max_batch]
             metas = []
             for _sid, cid, start, end in part:
                 c = by_id[cid]
                 metas.append({"chunk_id": cid, "doc_id": c.doc_id, "start": start, "end": end})
-            self.sentences.upsert(ids=[p[0] for p in part], embeddings=sentence_vectors[i:i + self.max_batch],
-                                  metadatas=metas)
+            self._sentences.upsert(ids=[p[0] for p in part], embeddings=sentence_vectors[i:i + self.max_batch],
+                                   metadatas=metas)
 
     def delete(self, chunk_ids: list[str]) -> None:
         for i in range(0, len(chunk_ids), self.max_batch):
             part = chunk_ids[i:i + self.max_batch]
-            self.sentences.delete(where={"chunk_id": {"$in": part}})
-            self.chunks.delete(ids=part)
+            self._sentences.delete(where={"chunk_id": {"$in": part}})
+            self._chunks.delete(ids=part)
 
     def put_document(self, info: DocumentInfo, n_chunks: int, state: str = "complete") -> None:
         meta = info_to_metadata(info, n_chunks)
         meta["state"] = state
-        self.documents.upsert(ids=[info.doc_id], embeddings=[[1.0]], metadatas=[meta])
+        self._documents.upsert(ids=[info.doc_id], embeddings=[[1.0]], metadatas=[meta])
 
     def delete_document(self, doc_id: str) -> int:
         ids = self.chunk_ids_for_doc(doc_id)
         self.delete(ids)
-        self.documents.delete(ids=[doc_id])
+        self._documents.delete(ids=[doc_id])
         return len(ids)
 
     def set_fingerprint(self, value: str) -> None:
-        meta = dict(self.chunks.metadata or {})
+        meta = dict(self._chunks.metadata or {})
         meta["fingerprint"] = value
         meta.pop("hnsw:space", None)
-        self.chunks.modify(metadata=meta)
+        self._chunks.modify(metadata=meta)
 
     # ------------------------------------------------------------ reads
 
     def fingerprint(self) -> str:
         """Changes whenever the set of chunks changes (written by ingest); cheap to read."""
         try:
-            col = self.client.get_collection(CHUNKS, embedding_function=None)
+            col = self._client.get_collection(CHUNKS, embedding_function=None)
         except Exception as exc:  # noqa: BLE001
             raise StoreUnavailableError(_unavailable(self.location, exc)) from exc
         return str((col.metadata or {}).get("fingerprint", ""))
 
     def count(self) -> int:
-        return self.chunks.count()
+        return self._chunks.count()
+
+    def sentence_count(self) -> int:
+        return self._sentences.count()
 
     def documents_list(self) -> list[dict[str, Any]]:
-        got = self.documents.get(include=["metadatas"])
+        got = self._documents.get(include=["metadatas"])
         rows = []
         for doc_id, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
             row = dict(meta or {})
@@ -302,18 +391,18 @@ class ChromaStore:
         return sorted(rows, key=lambda r: (r.get("collection", ""), r.get("title", "")))
 
     def chunk_ids_for_doc(self, doc_id: str) -> list[str]:
-        return list(self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"])
+        return list(self._chunks.get(where={"doc_id": doc_id}, include=[])["ids"])
 
     def get_chunks(self, ids: list[str]) -> list[Chunk]:
         out: dict[str, Chunk] = {}
         for i in range(0, len(ids), self.max_batch):
-            got = self.chunks.get(ids=ids[i:i + self.max_batch], include=["documents", "metadatas"])
+            got = self._chunks.get(ids=ids[i:i + self.max_batch], include=["documents", "metadatas"])
             for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
                 out[cid] = chunk_from_record(cid, text, meta)
         return [out[i] for i in ids if i in out]
 
     def neighbours(self, chunk: Chunk) -> list[Chunk]:
-        got = self.chunks.get(
+        got = self._chunks.get(
             where={"$and": [{"doc_id": chunk.doc_id}, {"ordinal": {"$in": [chunk.ordinal - 1, chunk.ordinal + 1]}}]},
             include=["documents", "metadatas"])
         found = [chunk_from_record(c, t, m) for c, t, m in zip(got["ids"], got["documents"], got["metadatas"],
@@ -323,7 +412,7 @@ class ChromaStore:
     def iter_chunks(self, batch: int = 2000) -> Iterator[Chunk]:
         offset = 0
         while True:
-            got = self.chunks.get(include=["documents", "metadatas"], limit=batch, offset=offset)
+            got = self._chunks.get(include=["documents", "metadatas"], limit=batch, offset=offset)
             if not got["ids"]:
                 return
             for cid, text, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=True):
@@ -333,7 +422,7 @@ class ChromaStore:
     def iter_vectors(self, sentences: bool = False, batch: int = 5000) -> Iterator[tuple[list[str], np.ndarray,
                                                                                     list[dict[str, Any]]]]:
         """Every stored vector, in batches of (ids, matrix, metadatas): chunks' (metadatas empty) or sentences'."""
-        col = self.sentences if sentences else self.chunks
+        col = self._sentences if sentences else self._chunks
         include = ["embeddings", "metadatas"] if sentences else ["embeddings"]
         offset = 0
         while True:
@@ -347,7 +436,7 @@ class ChromaStore:
     def chunk_vectors(self, ids: list[str]) -> dict[str, np.ndarray]:
         out: dict[str, np.ndarray] = {}
         for i in range(0, len(ids), self.max_batch):
-            got = self.chunks.get(ids=ids[i:i + self.max_batch], include=["embeddings"])
+            got = self._chunks.get(ids=ids[i:i + self.max_batch], include=["embeddings"])
             for cid, vec in zip(got["ids"], got["embeddings"], strict=True):
                 out[cid] = np.asarray(vec, dtype=np.float32)
         return out
@@ -357,7 +446,7 @@ class ChromaStore:
         out: dict[str, list[tuple[int, int, np.ndarray]]] = {c: [] for c in chunk_ids}
         if not chunk_ids:
             return out
-        got = self.sentences.get(where={"chunk_id": {"$in": list(chunk_ids)}}, include=["embeddings", "metadatas"])
+        got = self._sentences.get(where={"chunk_id": {"$in": list(chunk_ids)}}, include=["embeddings", "metadatas"])
         for vec, meta in zip(got["embeddings"], got["metadatas"], strict=True):
             out.setdefault(meta["chunk_id"], []).append(
                 (int(meta["start"]), int(meta["end"]), np.asarray(vec, dtype=np.float32)))
@@ -370,23 +459,12 @@ class ChromaStore:
             return None
         return {"doc_id": {"$in": doc_ids}} if len(doc_ids) != 1 else {"doc_id": doc_ids[0]}
 
-    def query(self, vector: np.ndarray, n: int, doc_ids: list[str] | None = None) -> list[tuple[Chunk, float]]:
-        """Nearest chunks with cosine similarity."""
-        if doc_ids is not None and not doc_ids:
-            return []
-        n = max(1, min(n, self.count()))
-        res = self.chunks.query(query_embeddings=[vector], n_results=n, where=self._where(doc_ids),
-                                include=["documents", "metadatas", "distances"])
-        return [(chunk_from_record(cid, text, meta), 1.0 - float(dist))
-                for cid, text, meta, dist in zip(res["ids"][0], res["documents"][0], res["metadatas"][0],
-                                                 res["distances"][0], strict=True)]
-
     def query_ids(self, vector: np.ndarray, n: int, doc_ids: list[str] | None = None,
                   sentences: bool = False) -> list[tuple[str, float, dict]]:
         """Nearest chunk ids (or sentence records) with cosine similarity, without fetching texts."""
         if doc_ids is not None and not doc_ids:
             return []
-        col = self.sentences if sentences else self.chunks
+        col = self._sentences if sentences else self._chunks
         # No count() first: Chroma returns what it has when n exceeds it, and a count costs a round trip per query.
         try:
             res = col.query(query_embeddings=[vector], n_results=max(1, n), where=self._where(doc_ids),

@@ -121,4 +121,5 @@ class Answer:
     relevance: float = 0.0
     notes: tuple[str, ...] = ()  # e.g. "LLM unavailable: extractive answer shown"
     closest: tuple[str, ...] = ()  # for abstentions: the documents that came closest
+    removed: tuple[tuple[str, str], ...] = ()  # LLM sentences removed by verification: (sentence, reason)
     timings_ms: dict[str, float] = field(default_factory=dict, compare=False, hash=False)

@@ -19,7 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
-DEFAULT_MAX_VECTORS = 100_000  # chunks + sentences; 384-d float32: about 150 MB, about 10 ms a scan here
+from .config import EXACT_SEARCH_MAX_VECTORS
+
+# chunks + sentences; 384-d float32: about 150 MB, about 10 ms a scan here
+DEFAULT_MAX_VECTORS = EXACT_SEARCH_MAX_VECTORS
 
 
 def vectors_dir_for(bm25_dir: Path) -> Path:
@@ -149,7 +152,7 @@ class VectorIndex:
 
 def stored_vectors(store) -> int:
     """How many vectors the store holds (chunks + sentences)."""
-    return int(store.chunks.count()) + int(store.sentences.count())
+    return int(store.count()) + int(store.sentence_count())
 
 
 def rebuild_vectors(store, directory: Path, fingerprint: str,

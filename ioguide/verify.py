@@ -20,7 +20,8 @@ from functools import lru_cache
 
 import numpy as np
 
-from .text import BULLET, content_terms, numbers_in, sentence_spans
+from .quantities import UNITS, canonical_text, describe, missing_quantities, quantities
+from .text import BULLET, STOPWORDS, content_terms, sentence_spans
 from .types import Hit
 
 # Verification thresholds, calibrated on the bundled corpus with MiniLM vectors of bare sentences (tests/test_llm.py
@@ -29,6 +30,11 @@ SUPPORT_MIN = 0.55  # 0.6 * cosine + 0.4 * share of the claim's terms found in t
 SIM_MIN = 0.45  # cosine between the answer sentence and the supporting passage sentence
 PAIR_PENALTY = 0.05  # a quote of two sentences must support the claim clearly better than either sentence alone
 NOVEL_MAX = 0.15  # share of the claim's content terms allowed to be absent from the cited passage (rounded down)
+NUMBER_WINDOW_CLAIM = 6  # words each side of a claim's number that say what it counts
+NUMBER_WINDOW_QUOTE = 40  # ... and in the quote: the number's whole sentence, in practice
+NOVEL_FREE_FROM = 6  # a claim of this many terms or more may always hold one word the passage lacks
+COVER_MIN = 0.5  # share of the claim's content terms the supporting quote must hold (near-synonyms count)
+WORD_SIM = 0.7  # cosine between bare-word embeddings above which a passage word stands for a claim word
 
 _MARKER_GROUP = re.compile(r"\[\s*(?:passages?\s*)?(\d{1,3}(?:\s*[,;]\s*(?:passages?\s*)?\d{1,3})*)\s*\]", re.I)
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -47,8 +53,22 @@ _INSTRUCTION = re.compile(
 _FILLER = frozenset("""according say says said state states stated stating note notes noted describe describes
     described mention mentions mentioned explain explains guideline guidelines document documents passage passages
     source sources text between within among become becomes became ideally generally typically usually also only
-    not no never none cannot without neither nor""".split())
+    not no never none cannot without neither nor
+    while whereas although though because since therefore thus hence however whether either each every many much
+    together inside during afterwards afterward meant means mean make makes made put puts set sets give gives given
+    giving take takes taken took up off out case cases way ways""".split())
 
+_LABEL = re.compile(r"\b(grades?|class(?:es)?|stages?|child-pugh|asa|standards?|types?|levels?|tiers?|"
+                    r"categor(?:y|ies)|bclc)\s+((?:\d{1,2}[a-c]?|[a-d])\b(?:\s*(?:–|-|to|and|or|,)\s*"
+                    r"(?:\d{1,2}[a-c]?|[a-d])\b)*)", re.I)
+_LABEL_KIND = {"classes": "class", "categories": "category"}
+# Where a sentence joins two statements: each must be supported by the quote on its own, so a true clause cannot
+# carry an unsupported one.
+_CLAUSE = re.compile(r"[;:]|,\s*(?:and|but|so|while|whereas|which|although|because|as|or|with)\b|"
+                     r"\b(?:while|whereas|although|because)\b")
+_LABEL_WORDS = frozenset("grade grades class classes stage stages child pugh asa standard standards type types "
+                         "level levels tier tiers category categories bclc".split())
+_SUBGRADE = re.compile(r"\b(\d{1,2}[ab])\b")
 _STEMMER_LOCK = threading.Lock()  # a PyStemmer object must not be used by two threads at once
 
 
@@ -69,36 +89,109 @@ def _stem(term: str) -> str:
 
 
 def _terms(text: str) -> set[str]:
-    return {_stem(t) for t in content_terms(text)}
+    return {_stem(t) for t in content_terms(text) if not t[0].isdigit() and t not in UNITS}
 
 
 def _claim_terms(text: str) -> set[str]:
-    """The stems a claim asserts: content words without framing words; numbers are checked on their own."""
-    return {_stem(t) for t in content_terms(text) if len(t) > 1 and not t[0].isdigit() and t not in _FILLER}
+    """The stems a claim asserts: content words without framing words; numbers and their units are checked on
+    their own (ioguide.quantities), so "5 mm" for "0.5 cm" adds no term."""
+    return {_stem(t) for t in content_terms(text)
+            if len(t) > 1 and not t[0].isdigit() and t not in _FILLER and t not in UNITS}
 
 
-def _negations(text: str) -> set[str]:
-    return {(a or b).lower() for a, b in _NEGATION.findall(text)}
-
-
-def _numbers(text: str) -> set[str]:
-    """Numbers of text, written one way: "1.0" and "1" are the same number."""
-    return {n.rstrip("0").rstrip(".") if "." in n else n for n in numbers_in(text)}
+@lru_cache(maxsize=8192)
+def _canonical(text: str) -> str:
+    return canonical_text(text)
 
 
 def _share(claim: set[str], other: set[str]) -> float:
     return len(claim & other) / len(claim) if claim else 0.0
 
 
-def _negation_agrees(claim: str, sentence: str) -> bool:
-    """A claim may not add a negation ("is not recommended" from "is recommended"), nor drop a verb's negation
-    ("is recommended" from "is not recommended"). A sentence's "no sequelae" may go unmentioned."""
-    c, s = _negations(claim), _negations(sentence)
-    if c and not s:
-        return False
-    if c & _STRONG_NEGATION and not s & _STRONG_NEGATION:
-        return False
-    return not (s & _STRONG_NEGATION and not c)
+def _labels(text: str, expand: bool = True) -> set[str]:
+    """Grade, class, stage and similar labels of canonical text: "Child-Pugh A–B" -> child-pugh a, child-pugh b;
+    "3a" -> 3a; a range is kept as one label ("grade 1-3") and, with expand (what a passage states), also as its
+    members, so a claim's "grade 2" is found in "grades 1 to 3" but its "grades 3 to 6" is not."""
+    out: set[str] = set()
+    for m in _LABEL.finditer(text):
+        kind = m.group(1).lower()
+        kind = _LABEL_KIND.get(kind, kind[:-1] if kind.endswith("s") and kind != "class" else kind)
+        ranges = re.findall(r"\b(\d{1,2})\s*(?:to|–|-)\s*(\d{1,2})\b", m.group(2))
+        bounds = {x for r in ranges for x in r}
+        ids = [i for i in re.findall(r"\b(?:\d{1,2}[a-c]?|[a-d])\b", m.group(2), re.I) if expand or i not in bounds]
+        for a, b in ranges:
+            ids.append(f"{a}-{b}")
+            if expand and int(a) < int(b) <= int(a) + 10:
+                ids += [str(i) for i in range(int(a), int(b) + 1)]
+        out.update(f"{kind} {i.lower()}" for i in ids)
+    out.update(f"sub {m.lower()}" for m in _SUBGRADE.findall(text))
+    return out
+
+
+_TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+")
+
+
+def _number_contexts(text: str, window: int) -> dict[str, set[str]]:
+    """For each number of canonical text, the stems of the content words within window words of it in its own
+    sentence; label words ("grade", "class") do not count, so "grade 2" is bound by what the grade is."""
+    out: dict[str, set[str]] = {}
+    for a, b in sentence_spans(text):
+        tokens = [t.lower() for t in _TOKEN.findall(text[a:b])]
+        tokens = [t for t in tokens if t[0].isdigit() or (t not in STOPWORDS and t not in _FILLER
+                                                          and t not in _LABEL_WORDS)]
+        for i, t in enumerate(tokens):
+            if t[0].isdigit():
+                near = tokens[max(0, i - window):i] + tokens[i + 1:i + 1 + window]
+                out.setdefault(f"{float(t):g}", set()).update(_stem(w) for w in near if not w[0].isdigit())
+    return out
+
+
+def _numbers_bound(claim: str, quote: str) -> bool:
+    """Each number of the claim is about what the quote's same number is about: the claim's words next to it
+    (NUMBER_WINDOW_CLAIM each side) share a word with the quote's words near that number in its sentence. Stops
+    "fell from 24% to 10%" from passing on a quote where 10% is another figure, and "grade 2 meant X" on a quote
+    where X is grade 1."""
+    q_ctx = _number_contexts(quote, NUMBER_WINDOW_QUOTE)
+    for number, words in _number_contexts(claim, NUMBER_WINDOW_CLAIM).items():
+        if words and number in q_ctx and not words & q_ctx[number]:
+            return False
+    return True
+
+
+def _drops_negation(claim: str, claim_terms: set[str], passage: str) -> bool:
+    """The passage negates something ("does not impair renal function") that the claim states without a negation
+    ("does impair renal function"): a strong negation whose two scope words both appear in the claim, with no
+    claim negation on them."""
+    c_scopes = _negation_scopes(claim)
+    for m, scope in zip(_NEGATION.finditer(passage), _negation_scopes(passage), strict=True):
+        if (m.group(1) or m.group(2)).lower() in _STRONG_NEGATION and len(scope) == 2 and scope <= claim_terms \
+                and not any(c & scope for c in c_scopes):
+            return True
+    return False
+
+
+def _negation_scopes(text: str) -> list[set[str]]:
+    """For each negation of text, the stems of the (up to three) content words after it in its clause."""
+    out = []
+    for m in _NEGATION.finditer(text):
+        clause = re.split(r"[.;:,()]|\b(?:and|or|but|while|whereas|although)\b", text[m.end():], maxsplit=1)[0]
+        words = [t for t in content_terms(clause) if t not in _FILLER and not t[0].isdigit() and t not in UNITS][:2]
+        out.append({_stem(t) for t in words})
+    return out
+
+
+def _negation_agrees(claim: str, claim_terms: set[str], quote: str) -> bool:
+    """Every negation of the claim negates what a negation of the quote negates (their scopes share a word), and
+    no negation of the quote is dropped: a quote negation whose scope the claim repeats must be negated in the claim
+    too. "is not recommended" from "is recommended" fails; so does "is recommended" from "is not recommended"."""
+    c_scopes, q_scopes = _negation_scopes(claim), _negation_scopes(quote)
+    for c in c_scopes:
+        if not any(c & q or not c for q in q_scopes):
+            return False
+    for q in q_scopes:
+        if q and q & claim_terms and not any(c & q for c in c_scopes):
+            return False
+    return True
 
 
 def normalise_markers(text: str) -> str:
@@ -151,24 +244,78 @@ def split_claims(output: str) -> list[Claim]:
     return claims
 
 
-def _quote_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int, bool]]:
-    """What a claim may quote: each sentence, and each two adjacent sentences (an LLM often merges two)."""
-    out = [(a, b, False) for a, b in spans]
-    out += [(a, b2, True) for (a, _b), (_a2, b2) in zip(spans, spans[1:], strict=False)]
+def _quote_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int, bool, str]]:
+    """What a claim may quote: each sentence, and each two adjacent sentences (an LLM often merges two); with each,
+    the lead-in of the list it belongs to ("SIR's thresholds for high-risk procedures are:"), whose words a claim
+    about a list item may repeat."""
+    leads: list[str] = []
+    lead = ""
+    for a, b in spans:
+        if BULLET.match(text[a:b]):
+            leads.append(lead)
+        else:
+            lead = text[a:b] if text[a:b].rstrip().endswith(":") else ""
+            leads.append("")
+    out = [(a, b, False, leads[i]) for i, (a, b) in enumerate(spans)]
+    out += [(a, b2, True, leads[i]) for i, ((a, _b), (_a2, b2)) in enumerate(zip(spans, spans[1:], strict=False))]
     return out
+
+
+def _words(text: str) -> set[str]:
+    return {t for t in content_terms(text) if len(t) > 2 and not t[0].isdigit() and t not in _FILLER
+            and t not in UNITS}
+
+
+def _coverage(terms: set[str], quote_terms: set[str], near: dict[str, set[str]]) -> float:
+    """Share of terms the quote holds, a near-synonym counting as the word."""
+    if not terms:
+        return 1.0
+    return sum(1 for t in terms if t in quote_terms or near.get(t, set()) & quote_terms) / len(terms)
+
+
+class _WordVectors:
+    """Bare-word embeddings, each word embedded once per verification."""
+
+    def __init__(self, embedder):
+        self.embedder = embedder
+        self.vectors: dict[str, np.ndarray] = {}
+
+    def __call__(self, words: list[str]) -> np.ndarray:
+        missing = [w for w in dict.fromkeys(words) if w not in self.vectors]
+        if missing:
+            self.vectors.update(zip(missing, self.embedder.embed_documents(missing), strict=True))
+        return np.stack([self.vectors[w] for w in words])
+
+
+def _near_terms(novel_words: list[str], passage_words: list[str], word_vectors: _WordVectors) -> dict[str, set[str]]:
+    """For each claim word absent from the passage, the stems of passage words whose bare-word embeddings are at
+    least WORD_SIM alike ("divided" ~ "subdivided", "uptake" ~ "adoption"): a paraphrase's synonyms."""
+    if not novel_words or not passage_words:
+        return {}
+    sims = word_vectors(novel_words) @ word_vectors(passage_words).T
+    return {_stem(w): {_stem(passage_words[j]) for j in np.flatnonzero(row >= WORD_SIM)}
+            for w, row in zip(novel_words, sims, strict=True)}
+
+
+def _reason_missing(missing, body: str, p: int) -> str:
+    return f"states {', '.join(describe(q, body) for q in missing)}, not in passage {p + 1}"
 
 
 def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, store=None) -> Verification:
     """Mark each claim kept (supports filled) or removed (reason set). hits[:n_shown] were shown as [1]..[n_shown].
 
-    A cited passage supports a claim when every number of the claim appears in it, at most NOVEL_MAX of the claim's
-    content terms are missing from it, and a quote from it (one sentence, or two adjacent ones at a small penalty)
-    scores at least SUPPORT_MIN with cosine at least SIM_MIN. Only quotes that agree on negation and show the claim's
-    numbers (those not already in the passage's title or section) compete, so the quote lets a reader check them;
-    text addressed to an AI ("ignore your instructions") never supports anything.
-    Quotes are embedded bare: the index's sentence vectors carry the section as context, which makes every sentence
-    of a section look alike. The sentence spans come from store.sentence_records when a store is given (the spans
-    the index holds), else from splitting the passage text the same way ingestion does."""
+    A cited passage supports a claim when
+    - every quantity of the claim is in it, compared exactly after writing numbers one way ("three weeks" =
+      "21 days"; ioguide.quantities), and every grade, class or stage label it names;
+    - at most NOVEL_MAX of the claim's content terms are missing from it, a term counting as present when a passage
+      word is its near-synonym by embedding (WORD_SIM);
+    - a quote from it (one sentence, or two adjacent ones at a small penalty) shows the claim's quantities and
+      labels, agrees on negation and its scope, holds at least COVER_MIN of the claim's terms, and scores at least
+      SUPPORT_MIN with cosine at least SIM_MIN.
+    Text addressed to an AI ("ignore your instructions") never supports anything. Quotes are embedded bare: the
+    index's sentence vectors carry the section as context, which makes every sentence of a section look alike. The
+    sentence spans come from store.sentence_records when a store is given (the spans the index holds), else from
+    splitting the passage text the same way ingestion does."""
     todo: list[tuple[Claim, int]] = []
     for claim in claims:
         if not claim.markers or not _ENDS_WITH_MARKER.search(claim.text):
@@ -181,12 +328,13 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         return Verification(claims)
     cited = sorted({p for _c, p in todo})
     records = store.sentence_records([hits[p].chunk.chunk_id for p in cited]) if store is not None else {}
-    quotes: dict[int, list[tuple[int, int, bool]]] = {}
+    quotes: dict[int, list[tuple[int, int, bool, str]]] = {}
     for p in cited:
         chunk = hits[p].chunk
         spans = [(a, b) for a, b, _v in records.get(chunk.chunk_id) or []] or sentence_spans(chunk.text)
-        quotes[p] = _quote_spans(spans)
-    texts = [hits[p].chunk.text[a:b] for p in cited for a, b, _pair in quotes[p]]
+        quotes[p] = _quote_spans(chunk.text, spans)
+    bodies = {id(c): _canonical(BULLET.sub("", c.body)) for c, _p in todo}
+    texts = [hits[p].chunk.text[a:b] for p in cited for a, b, _pair, _lead in quotes[p]]
     texts += [BULLET.sub("", c.body) for c, _p in todo]
     vectors = embedder.embed_documents(texts)
     quote_vecs: dict[int, np.ndarray] = {}
@@ -195,29 +343,65 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         quote_vecs[p] = vectors[i:i + len(quotes[p])]
         i += len(quotes[p])
     failures: dict[int, str] = {}
+    word_vectors = _WordVectors(embedder)
     for (claim, p), vec in zip(todo, vectors[i:], strict=True):
         chunk = hits[p].chunk
-        body = BULLET.sub("", claim.body)
-        header = " ".join((chunk.title, chunk.section, chunk.edition))
-        missing_numbers = _numbers(body) - _numbers(header + " " + chunk.text)
-        if missing_numbers:
-            failures.setdefault(id(claim), f"states {', '.join(sorted(missing_numbers))}, not in passage {p + 1}")
+        body = bodies[id(claim)]
+        header = _canonical(" ".join((chunk.title, chunk.section, chunk.edition)))
+        passage = header + "\n" + _canonical(chunk.text)
+        claim_q = quantities(body, carry=False)
+        missing = missing_quantities(claim_q, quantities(passage))
+        if missing:
+            failures.setdefault(id(claim), _reason_missing(missing, body, p))
+            continue
+        labels = _labels(body, expand=False)
+        if labels - _labels(passage):
+            failures.setdefault(id(claim), f"states {', '.join(sorted(labels - _labels(passage)))}, not in "
+                                           f"passage {p + 1}")
             continue
         terms = _claim_terms(body)
-        novel = terms - _terms(header + " " + chunk.text)
-        if len(novel) > int(NOVEL_MAX * len(terms)):
+        if _drops_negation(body, terms, passage):
+            failures.setdefault(id(claim), f"leaves out a negation of passage {p + 1}")
+            continue
+        p_terms = _terms(passage)
+        novel_words = sorted(w for w in _words(body) if _stem(w) not in p_terms)
+        near = _near_terms(novel_words, sorted(_words(passage)), word_vectors)
+        novel = {t for t in terms - p_terms if not near.get(t)}
+        if len(novel) > max(int(NOVEL_MAX * len(terms)), int(len(terms) >= NOVEL_FREE_FROM)):
             failures.setdefault(id(claim), f"says what passage {p + 1} does not ({', '.join(sorted(novel))})")
             continue
-        claim_numbers = _numbers(body) - _numbers(header)
-        best: tuple[float, float, int, int] | None = None
-        for (a, b, pair), qvec in zip(quotes[p], quote_vecs[p], strict=True):
-            quote = chunk.text[a:b]
-            if not claim_numbers <= _numbers(quote) or not _negation_agrees(body, quote) or _INSTRUCTION.search(quote):
+        clauses = [c for c in (_claim_terms(part) for part in _CLAUSE.split(body)) if len(c) >= 2]
+        header_q = quantities(header)
+        claim_q = [q for q in claim_q if missing_quantities([q], header_q)]
+        best: tuple[float, float, int, int] | None = None  # the best quote that also shows the claim's labels
+        closest: tuple[float, set[str]] | None = None  # the best quote whatever its labels, and its labels
+        context = _terms(header)
+        for (a, b, pair, lead), qvec in zip(quotes[p], quote_vecs[p], strict=True):
+            raw = chunk.text[a:b]
+            quote = _canonical(raw)
+            if (missing_quantities(claim_q, quantities(quote)) or not _numbers_bound(body, quote)
+                    or not _negation_agrees(body, terms, quote) or _INSTRUCTION.search(raw)):
+                continue
+            q_terms = _terms(quote) | context | _terms(_canonical(lead))
+            covered = _coverage(terms, q_terms, near)
+            if covered < COVER_MIN or any(_coverage(c, q_terms, near) < COVER_MIN for c in clauses):
                 continue
             sim = float(np.dot(vec, qvec))
-            score = 0.6 * sim + 0.4 * _share(terms, _terms(quote)) - (PAIR_PENALTY if pair else 0.0)
+            score = 0.6 * sim + 0.4 * covered - (PAIR_PENALTY if pair else 0.0)
+            q_labels = _labels(quote + "\n" + header)
+            if closest is None or score > closest[0]:
+                closest = (score, q_labels)
+            if labels - q_labels:
+                continue
             if best is None or score > best[0]:
                 best = (score, sim, a, b)
+        # A label swap: the sentence that best matches the rest of the claim gives another label of the same kind
+        # ("needs no extra treatment ... grade 3" best matches the grade 2 sentence).
+        swapped = sorted(lbl for lbl in labels if closest is not None and lbl not in closest[1]
+                         and any(other.split(" ")[0] == lbl.split(" ")[0] for other in closest[1]))
+        if swapped:
+            failures.setdefault(id(claim), f"states {', '.join(swapped)}, where passage {p + 1} gives another")
+            continue
         if best is None or best[0] < SUPPORT_MIN or best[1] < SIM_MIN:
             failures.setdefault(id(claim), f"not supported by passage {p + 1}")
             continue

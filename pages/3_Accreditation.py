@@ -1,7 +1,10 @@
-"""IASIOS accreditation: coverage of the requirements by the centre's documents, drafts, staff edits, export.
-Thin: widgets and rendering only; the logic lives in ioguide/accreditation.py."""
+"""IASIOS accreditation: coverage of the requirements by the centre's documents, drafts, staff edits, the staff
+assessment, actions, review and sign-off, evidence re-checks, exports.
+Thin: widgets and rendering only; the logic lives in ioguide/accreditation/."""
 
 from __future__ import annotations
+
+from datetime import date, timedelta
 
 import altair as alt
 import streamlit as st
@@ -11,9 +14,11 @@ from ioguide.answer import answer_from_json
 from ui import auth
 from ui import components as ui
 
+st.set_page_config(page_title="IO Guide · Accreditation", page_icon="🏅", layout="wide")
 ctx = ui.context()
 user = auth.require(ctx, "draft")
 author = st.session_state.get("user") or user or "anonymous"
+role = st.session_state.get("role")
 ui.header("IASIOS accreditation")
 
 
@@ -23,6 +28,7 @@ def get_store(path: str) -> acc.AccreditationStore:
 
 
 store = get_store(str(ctx.db.path))
+workflow = acc.Workflow(ctx.db.path, ctx.db)
 standards = acc.load_standards()
 reqs = acc.requirement_list(standards, store)
 by_id = {r.requirement_id: r for r in reqs}
@@ -59,6 +65,16 @@ if st.button("Run coverage check", key="run-coverage", help="Drafts every requir
         bar.empty()
         ctx.db.audit("accreditation_coverage", {"requirements": len(reqs)}, author)
 rows = acc.coverage(reqs, store)
+
+if ctx.assistant is not None:
+    flags = acc.recheck_flags(store.latest_all(), ctx.assistant.retriever.documents(),
+                              acc.store_document_text(ctx.assistant.store), workflow.acknowledged())
+    for flag in flags:
+        cols = st.columns([5, 1])
+        cols[0].warning(flag.message(), icon=":material/sync_problem:")
+        if cols[1].button("Mark re-checked", key=f"recheck-{flag.requirement_id}-{flag.doc_id}"):
+            workflow.acknowledge(flag.requirement_id, flag.doc_id, flag.current_hash or "removed", author)
+            st.rerun()
 
 cols = st.columns(3)
 sections = cols[0].multiselect("Section", list(standards.sections), key="f-section",
@@ -114,7 +130,8 @@ st.text_input("Find a requirement", key="req-search", on_change=go_to_requiremen
               placeholder="e.g. 8a, S8.a, Standard 8 a")
 if st.session_state.get("req-search-error"):
     st.error(st.session_state["req-search-error"])
-rid = st.selectbox("Requirement", list(by_id), key="req", format_func=lambda i: f"{by_id[i].label()} — {status_of[i]}")
+# The option labels must not change when a draft is made: the browser keeps a selection by its label.
+rid = st.selectbox("Requirement", list(by_id), key="req", format_func=lambda i: by_id[i].label())
 req = by_id[rid]
 if req.wording:
     st.markdown(f"**Requirement{': ' + req.title if req.title else ''}.** {req.wording}")
@@ -171,12 +188,109 @@ else:
             st.markdown(f"**v{d.version}** · {d.created} · {d.origin} by {d.author} · {d.status}")
             st.text(d.text)
 
-# ---------------------------------------------------------------- export
-st.subheader("Export the application draft")
+# ---------------------------------------------------------------- assessment, actions, review
+st.subheader("Assessment")
+assessment = workflow.assessments().get(rid)
+suggested = acc.SUGGESTED.get(status_of[rid], "")
+st.caption(f"Automatic status from the documents: {status_of[rid]}"
+           + (f" (suggests '{suggested}')" if suggested else "") + ". The assessment is the staff's decision.")
+if assessment is not None:
+    st.markdown(f"Current assessment: **{assessment.assessment}** by {assessment.author}, {assessment.created[:10]}"
+                + (f" · reason: {assessment.reason}" if assessment.reason else ""))
+choices = list(acc.ASSESSMENTS)
+default = assessment.assessment if assessment else (suggested or "not met")
 cols = st.columns(2)
-cols[0].download_button("Application (DOCX)", acc.application_docx(reqs, store, standards),
+chosen = cols[0].selectbox("Assessment", choices, index=choices.index(default), key=f"assess-{rid}")
+reason = cols[1].text_input("Reason (required for 'not applicable')", key=f"assess-reason-{rid}")
+finding = st.text_area("Finding", value=assessment.finding if assessment else "", key=f"assess-finding-{rid}",
+                       height=80)
+if st.button("Save assessment", key="save-assessment"):
+    try:
+        workflow.assess(rid, chosen, author, reason, finding)
+        st.rerun()
+    except acc.AccreditationError as exc:
+        st.error(str(exc))
+
+st.subheader("Actions")
+today = date.today()
+for action in workflow.actions(rid):
+    late = action.overdue(today)
+    cols = st.columns([5, 1])
+    line = f"{action.title} · {action.owner} · due {action.due} · {action.state}"
+    if late:
+        cols[0].error(f"OVERDUE: {line}", icon=":material/alarm:")
+    else:
+        cols[0].markdown(("~~" + line + "~~") if action.state == "done" else line)
+    if action.state == "open" and cols[1].button("Mark done", key=f"done-{action.action_id}"):
+        workflow.set_action_state(action.action_id, "done", author)
+        st.rerun()
+with st.form("add-action", clear_on_submit=True):
+    cols = st.columns([3, 2, 1])
+    title = cols[0].text_input("New action", key="action-title")
+    owner = cols[1].text_input("Owner", key="action-owner")
+    due = cols[2].date_input("Due", value=today + timedelta(days=30), key="action-due")
+    if st.form_submit_button("Add action"):
+        try:
+            workflow.add_action(rid, title, owner, due, author)
+            st.rerun()
+        except acc.AccreditationError as exc:
+            st.error(str(exc))
+
+st.subheader("Review and sign-off")
+cols = st.columns(2)
+if latest is not None and cols[0].button(f"Submit draft v{latest.version} for review", key="submit-draft"):
+    try:
+        workflow.submit("draft", rid, latest.version, latest.author, author)
+        st.rerun()
+    except acc.ReviewError as exc:
+        st.error(str(exc))
+if assessment is not None and cols[1].button("Submit assessment for review", key="submit-assessment"):
+    try:
+        workflow.submit("assessment", rid, assessment.assessment_id, assessment.author, author)
+        st.rerun()
+    except acc.ReviewError as exc:
+        st.error(str(exc))
+for review in workflow.reviews(rid):
+    what = f"{review.kind} {'v' if review.kind == 'draft' else '#'}{review.version} (by {review.author})"
+    if review.state != "submitted":
+        st.markdown(f"- {what}: {review.describe()}")
+        continue
+    st.info(f"{what}: {review.describe()}")
+    comment = st.text_input("Review comment", key=f"review-comment-{review.review_id}")
+    cols = st.columns(2)
+    decision = None
+    if cols[0].button("Approve", key=f"approve-{review.review_id}"):
+        decision = True
+    if cols[1].button("Return with comment", key=f"return-{review.review_id}"):
+        decision = False
+    if decision is not None:
+        try:
+            workflow.decide(review.review_id, author, role, decision, comment)
+            st.rerun()
+        except acc.ReviewError as exc:
+            st.error(str(exc))
+
+# ---------------------------------------------------------------- export
+st.subheader("Export")
+approved = {r.requirement_id: r for r in workflow.reviews(kind="draft")
+            if r.state == "approved" and workflow.approved_versions().get(r.requirement_id) == r.version}
+include_drafts = st.checkbox("Include drafts that are not approved (marked as drafts)", key="export-include-drafts")
+gap = acc.gap_analysis(reqs, store, workflow, today)
+cols = st.columns(4)
+cols[0].download_button("Gap analysis (XLSX)", acc.gap_xlsx(gap, acc.centre_readiness(
+    reqs, store, workflow, acc.CaseReviews(ctx.db.path, ctx.db), today).summary_lines()),
+    file_name="iasios-gap-analysis.xlsx", key="export-xlsx", on_click="ignore",
+    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+cols[1].download_button("Gap analysis (CSV)", acc.gap_csv(gap), file_name="iasios-gap-analysis.csv",
+                        mime="text/csv", key="export-csv", on_click="ignore")
+cols[2].download_button("Application, approved answers (DOCX)",
+                        acc.application_docx(reqs, store, standards, approved=approved,
+                                             include_drafts=include_drafts),
+                        file_name="iasios-application.docx", key="export-approved-docx", on_click="ignore",
+                        mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+cols[3].download_button("Application, all drafts (DOCX)", acc.application_docx(reqs, store, standards),
                         file_name="iasios-application-draft.docx", key="export-docx", on_click="ignore",
                         mime="application/vnd.openxmlformats-officedocument.wordprocessingml.document")
-cols[1].download_button("Application (Markdown)", acc.application_markdown(reqs, store, standards),
-                        file_name="iasios-application-draft.md", mime="text/markdown", key="export-md",
-                        on_click="ignore")
+st.download_button("Application, all drafts (Markdown)", acc.application_markdown(reqs, store, standards),
+                   file_name="iasios-application-draft.md", mime="text/markdown", key="export-md",
+                   on_click="ignore")

@@ -68,7 +68,7 @@ def state_from_store(store) -> dict:
     chunks = list(store.iter_chunks())
     return {"documents": len(docs), "complete": sum(d.get("state") == "complete" for d in docs),
             "chunk_ids": sorted(c.chunk_id for c in chunks), "chunks": len(chunks),
-            "unique_passages": len({(c.doc_id, c.text) for c in chunks}), "sentences": store.sentences.count(),
+            "unique_passages": len({(c.doc_id, c.text) for c in chunks}), "sentences": store.sentence_count(),
             "doc_chunks": sorted([d["doc_id"], d["chunks"]] for d in docs)}
 
 

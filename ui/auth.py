@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from ioguide.auth import ROLES, UsersFile, allowed
+from ioguide.auth import ROLES, UsersFile, allowed, role_from_claims
 
 
 def require(ctx, permission: str) -> str:
@@ -18,10 +18,16 @@ def require(ctx, permission: str) -> str:
     users = UsersFile(ctx.settings.users_file)
     if mode == "oidc":
         if not st.user.is_logged_in:
-            st.button("Log in", on_click=st.login)
+            st.subheader("Sign in to IO Guide")
+            st.button("Log in", on_click=st.login, key="oidc-login")
             st.stop()
-        name = st.user.get("email") or st.user.get("name") or "unknown"
-        role = users.role_of(name) or "clinician"
+        claims = st.user.to_dict()
+        name = str(claims.get("email") or claims.get("name") or claims.get("sub") or "unknown")
+        role = role_from_claims(claims, ctx.settings.oidc_role_claim, users)
+        if st.session_state.get("oidc-audited") != name:
+            ctx.db.audit("login", {"ok": True, "via": "oidc", "role": role, "sub": str(claims.get("sub", ""))},
+                         user=name)
+            st.session_state["oidc-audited"] = name
     else:
         if "user" not in st.session_state:
             with st.form("login"):
@@ -48,4 +54,8 @@ def require(ctx, permission: str) -> str:
             ctx.db.audit("logout", {}, user=name)
             st.session_state.pop("user", None)
             st.rerun()
+        if mode == "oidc" and st.button("Sign out", key="oidc-logout"):
+            ctx.db.audit("logout", {"via": "oidc"}, user=name)
+            st.session_state.pop("oidc-audited", None)
+            st.logout()
     return name

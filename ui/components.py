@@ -15,6 +15,7 @@ from ioguide.retrieve import Filters
 from ioguide.storage import LocalDB
 from ioguide.text import citation_label
 from ioguide.types import Answer, Hit
+from ui.verification import show_removed
 
 CHAT_PLACEHOLDER = "Ask about IASIOS accreditation or the CIRSE IO guidelines"  # browser tests find the box by it
 DISCLAIMER = ("IO Guide is **not official CIRSE or IASIOS material** and **not a substitute for clinical judgement**. "
@@ -48,7 +49,7 @@ class Context:
 def context(load: bool = True) -> Context:
     """Settings, the local database and (unless load=False: call load_assistant later) the assistant."""
     settings = Settings()
-    ctx = Context(settings, None, get_db(str(settings.data_dir / "ioguide.sqlite3")))
+    ctx = Context(settings, None, get_db(str(settings.db_path)))
     if load:
         load_assistant(ctx)
     return ctx
@@ -100,6 +101,7 @@ def show_answer(answer: Answer, key: str) -> None:
     st.html(answer_html(answer, anchor_prefix=f"{key}-src"))
     for note in answer.notes:
         st.info(note)
+    show_removed(answer)
     cited = {c.n for c in answer.citations}
     for n, hit in enumerate(answer.passages, start=1):
         if n not in cited:

@@ -17,7 +17,9 @@ from ioguide.types import DocumentInfo, Section
 from .docx import load_docx
 from .html import load_html
 from .limits import (
+    MAX_BYTES,
     MAX_LINE,
+    MAX_PAGES,
     MAX_SECONDS,
     MAX_WORD,
     Deadline,
@@ -46,7 +48,7 @@ def doc_id_for(path: Path) -> str:
     return slug[:120]
 
 
-def load_file(path: Path, max_bytes: int = 50 * 1024 * 1024, max_pages: int = 2000,
+def load_file(path: Path, max_bytes: int = MAX_BYTES, max_pages: int = MAX_PAGES,
               collection: str = "guidelines", max_seconds: float = MAX_SECONDS) -> tuple[DocumentInfo, list[Section]]:
     """Read one file. Raises LoadError with a reason a person understands."""
     path = Path(path)

@@ -11,12 +11,12 @@ from ioguide.errors import LoadError
 from ioguide.text import normalise_text
 from ioguide.types import DocumentInfo, Section
 
-from .limits import MAX_DOCX_INFLATED, MAX_DOCX_MEMBERS, clean_title, describe_content
+from .limits import MAX_BYTES, MAX_DOCX_INFLATED, MAX_DOCX_MEMBERS, clean_title, describe_content
 from .sections import SectionBuilder
 
 
 def load_docx(name: str, data: bytes, info: DocumentInfo,
-              max_bytes: int = 50 * 1024 * 1024) -> tuple[DocumentInfo, list[Section]]:
+              max_bytes: int = MAX_BYTES) -> tuple[DocumentInfo, list[Section]]:
     if data[:2] != b"PK":
         raise LoadError(name, f"not a DOCX file: the file holds {describe_content(data)} (wrong file extension?)")
     # python-docx reads every part into memory: check what the ZIP expands to first (a zip bomb is small on disk).

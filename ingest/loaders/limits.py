@@ -18,6 +18,7 @@ import stat
 import time
 from pathlib import Path
 
+from ioguide.config import MAX_FILE_MB, MAX_LOAD_SECONDS, MAX_PDF_PAGES
 from ioguide.errors import LoadError
 from ioguide.text import normalise_text
 
@@ -25,7 +26,9 @@ from ioguide.text import normalise_text
 # web page ~20,000 tags), far below what exhausts memory or time.
 MAX_LINE = 2_000  # characters; longer lines (minified text, hostile files) are broken up
 MAX_WORD = 20_000  # characters without a space (base64, hostile files) before a hard break
-MAX_SECONDS = 300.0  # per file, checked between pages / blocks
+MAX_BYTES = int(MAX_FILE_MB * 1024 * 1024)  # one file (the defaults are ioguide/config.py's, as Settings')
+MAX_PAGES = MAX_PDF_PAGES  # one PDF
+MAX_SECONDS = MAX_LOAD_SECONDS  # per file, checked between pages / blocks
 MAX_STREAM_BYTES = 16 * 1024 * 1024  # one inflated PDF stream (content, font, object stream)
 MAX_PDF_OPERATIONS = 1_000_000  # operators and operands parsed from one content stream
 MAX_PAGE_CHARS = 200_000  # extracted text of one PDF page

@@ -75,6 +75,6 @@ def _order(rid: str) -> tuple[int, str]:
     return int(n) if n.isdigit() else 0, letter
 
 
-def _short(text: str, n: int = 90) -> str:
+def _short(text: str, n: int = 200) -> str:
     text = " ".join(text.split())
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"

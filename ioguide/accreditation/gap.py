@@ -26,8 +26,9 @@ class GapRow:
 
 
 def gap_rows(requirements: list[Requirement], rows: list[CoverageRow], drafts: dict[str, Draft],
-             assessments: dict[str, Assessment], actions: list[Action], reviews: dict[str, Review],
+             assessments: dict[str, Assessment], actions: list[Action], reviews: list[Review],
              today: date) -> list[GapRow]:
+    """reviews: newest first; the Reviewer column names the newest review of the draft and of the assessment."""
     by_id = {r.requirement_id: r for r in rows}
     out = []
     for req in requirements:
@@ -40,7 +41,12 @@ def gap_rows(requirements: list[Requirement], rows: list[CoverageRow], drafts: d
         finding = (a.finding or a.reason) if a else ""
         if not finding and draft is not None:
             finding = draft.reasons[0] if draft.reasons else ""
-        review = reviews.get(req.requirement_id)
+        newest = {}
+        for r in reviews:
+            if r.requirement_id == req.requirement_id:
+                newest.setdefault(r.kind, r)
+        reviewer = "\n".join(f"{kind} {'v' if kind == 'draft' else '#'}{r.version}: {r.describe()}"
+                              for kind, r in sorted(newest.items()))
         out.append(GapRow(values=(
             req.requirement_id, str(req.standard), req.section_title,
             req.level + (" (inferred)" if req.inferred else ""), req.wording or req.wording_status, evidence,
@@ -49,7 +55,7 @@ def gap_rows(requirements: list[Requirement], rows: list[CoverageRow], drafts: d
             else "not assessed",
             "\n".join(f"{x.title} [{x.state}{', OVERDUE' if x.overdue(today) else ''}]" for x in own),
             "\n".join(x.owner for x in own), "\n".join(x.due for x in own),
-            review.describe() if review else ""), overdue=any(x.overdue(today) for x in own)))
+            reviewer), overdue=any(x.overdue(today) for x in own)))
     return out
 
 
@@ -110,4 +116,4 @@ def gap_analysis(requirements: list[Requirement], store, workflow, today: date) 
     from .coverage import coverage
 
     return gap_rows(requirements, coverage(requirements, store), store.latest_all(), workflow.assessments(),
-                    workflow.actions(), workflow.latest_reviews(), today)
+                    workflow.actions(), workflow.reviews(), today)

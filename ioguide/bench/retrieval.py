@@ -19,6 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..bm25 import BM25Index
+from ..errors import IOGuideError
 from ..retrieve import Retriever, Weights
 
 
@@ -124,8 +126,11 @@ def bench_retrieval(directory: Path, split: str = "test", cache_root: Path = Pat
     data = load_beir(directory, split)
     handle = build_beir_index(data, beir_cache_dir(directory, cache_root), progress)
     retriever = Retriever(handle.store, handle.embedder, handle.bm25_dir, weights=weights, candidates=100)
-    retriever._sync()
-    doc_of = retriever._doc_of_ids()
+    retriever.retrieve(next(iter(data.queries.values()), "warm up"), k=1)  # loads BM25 and the vector cache
+    bm25 = BM25Index.load(handle.bm25_dir)  # the same file the retriever loaded: BM25-alone scores over all chunks
+    if bm25 is None:
+        raise IOGuideError(f"The BM25 index in {handle.bm25_dir} cannot be read: delete {cache_root} and run again.")
+    doc_of = {c.chunk_id: c.doc_id for c in handle.store.iter_chunks()}
 
     def features(queries: dict[str, str]) -> dict[str, tuple]:
         out = {}
@@ -133,7 +138,7 @@ def bench_retrieval(directory: Path, split: str = "test", cache_root: Path = Pat
         for i, (qid, text) in enumerate(queries.items(), start=1):
             qvec = handle.embedder.embed_query(text)
             cand = retriever.candidates_for(text, qvec, None, 100)
-            bm_all = retriever._bm25.scores(text)
+            bm_all = bm25.scores(text)
             dense_rows = handle.store.query_ids(qvec, 300)
             out[qid] = (cand, bm_all, dense_rows)
             if i % 100 == 0:
@@ -152,7 +157,7 @@ def bench_retrieval(directory: Path, split: str = "test", cache_root: Path = Pat
         rows = {"bm25": [], "dense": [], "ioguide": []}
         for qid, (cand, bm_all, dense_rows) in feats.items():
             top = np.argsort(-bm_all)[:300]
-            rows["bm25"].append(metrics_for(doc_ranking([retriever._bm25.ids[i] for i in top], bm_all[top]),
+            rows["bm25"].append(metrics_for(doc_ranking([bm25.ids[i] for i in top], bm_all[top]),
                                             qrels[qid]))
             rows["dense"].append(metrics_for(doc_ranking([r[0] for r in dense_rows],
                                                          np.array([r[1] for r in dense_rows])), qrels[qid]))
@@ -194,16 +199,11 @@ def ann_recall(handle, queries: list[str], n: int = 100) -> dict:
     least as similar as the exact n-th). They differ only where vectors tie: SciFact repeats sentences, and among
     identical vectors any one is a correct answer, so id overlap undercounts there."""
     out = {}
-    for name, col in (("chunks", handle.store.chunks), ("sentences", handle.store.sentences)):
+    for name in ("chunks", "sentences"):
         ids, vecs = [], []
-        offset = 0
-        while True:
-            got = col.get(include=["embeddings"], limit=5000, offset=offset)
-            if not got["ids"]:
-                break
-            ids += got["ids"]
-            vecs.append(np.asarray(got["embeddings"], dtype=np.float32))
-            offset += len(got["ids"])
+        for batch_ids, batch_vecs, _ in handle.store.iter_vectors(sentences=(name == "sentences")):
+            ids += batch_ids
+            vecs.append(batch_vecs)
         matrix = np.vstack(vecs)
         by_id, tie_aware = [], []
         for q in queries:

@@ -19,35 +19,11 @@ BENCH_DATABASE = "ioguide_bench"
 def _bench_client(url: str, own_server: bool) -> tuple[object, Callable[[], None]]:
     """A client for the benchmark, and what to call when done. On a server we did not start, write into a database
     of its own (ioguide_bench, dropped afterwards), never into the collections the assistant uses."""
-    from ..store import open_client
+    from ..store import open_client, open_scratch_database
 
     if own_server:
         return open_client(chroma_url=url), lambda: None
-    from urllib.parse import urlparse
-
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    u = urlparse(url)
-    settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    port = u.port or (443 if u.scheme == "https" else 80)
-    admin = chromadb.AdminClient(ChromaSettings(chroma_api_impl="chromadb.api.fastapi.FastAPI",
-                                                chroma_server_host=u.hostname, chroma_server_http_port=port,
-                                                chroma_server_ssl_enabled=u.scheme == "https",
-                                                anonymized_telemetry=False))
-    try:
-        admin.get_database(BENCH_DATABASE)
-    except Exception:  # noqa: BLE001 - NotFoundError: create it
-        admin.create_database(BENCH_DATABASE)
-    client = chromadb.HttpClient(host=u.hostname, port=port, ssl=u.scheme == "https", settings=settings,
-                                 database=BENCH_DATABASE)
-    from ..store import CHUNKS, DOCUMENTS, SENTENCES
-
-    existing = {c.name if hasattr(c, "name") else c for c in client.list_collections()}
-    for name in (CHUNKS, SENTENCES, DOCUMENTS):
-        if name in existing:
-            client.delete_collection(name)
-    return client, lambda: admin.delete_database(BENCH_DATABASE)
+    return open_scratch_database(url, BENCH_DATABASE)
 
 
 def bench_scale(n: int, workdir: Path, chroma_url: str = "", batch: int = 1000, sentences_per_chunk: int = 3,

@@ -1,6 +1,7 @@
 """Build corpus/eval/verify/answers.jsonl, the labelled answers for `ioguide bench verify`.
 
-    python corpus/eval/verify/build.py
+    python corpus/eval/verify/build.py            # answers.jsonl from paraphrases.yaml (dev/test)
+    python corpus/eval/verify/build.py --fresh    # answers-fresh.jsonl from paraphrases-fresh.yaml (split "fresh")
 
 True answers come from paraphrases.yaml (written by hand). Their passages are the chunks of the bundled corpus that
 ingestion makes (same loader, same chunker, same token limit), plus two unrelated passages (one from the same
@@ -191,9 +192,9 @@ def corrupt(sentence: str, kind: str, n_passages: int, rng: random.Random, forei
 CORRUPTIONS = ("number_changed", "unit_changed", "negation_flipped", "grade_swapped", "wrong_passage", "clause_added")
 
 
-def build() -> list[dict]:
+def build(source: Path, fixed_split: str = "") -> list[dict]:
     chunks = load_chunks()
-    items = yaml.safe_load((HERE / "paraphrases.yaml").read_text(encoding="utf-8"))
+    items = yaml.safe_load(source.read_text(encoding="utf-8"))
     doc_ids = sorted(chunks)
     missing = [f"{doc} has no chunk containing {fragment!r} ({item['id']})" for item in items
                for doc, fragment in item["passages"] if not any(fragment in c.text for c in chunks.get(doc, []))]
@@ -215,7 +216,7 @@ def build() -> list[dict]:
         number = {i + 1: shown.index(c) + 1 for i, c in enumerate(cited)}
         answer = _MARKER.sub(lambda m, number=number: f"[{number[int(m.group(1))]}]", item["answer"])
         passages = [{"n": n, **passage(c)} for n, c in enumerate(shown, start=1)]
-        split = split_of(item["id"])
+        split = fixed_split or split_of(item["id"])
         base = {"passages": passages, "split": split, "question_id": item.get("q", "")}
         rows.append({"id": item["id"], **base, "answer": answer, "label": "true", "kind": item["kind"]})
         sentences = _SENTENCE.split(answer)
@@ -232,15 +233,17 @@ def build() -> list[dict]:
 
 
 def main() -> None:
-    rows = build()
-    with OUT.open("w", encoding="utf-8") as fh:
+    fresh = "--fresh" in sys.argv[1:]
+    out = HERE / "answers-fresh.jsonl" if fresh else OUT
+    rows = build(HERE / ("paraphrases-fresh.yaml" if fresh else "paraphrases.yaml"), "fresh" if fresh else "")
+    with out.open("w", encoding="utf-8") as fh:
         for row in rows:
             fh.write(json.dumps(row, ensure_ascii=False) + "\n")
     by = {}
     for row in rows:
         key = (row["split"], row["label"])
         by[key] = by.get(key, 0) + 1
-    print(f"{len(rows)} answers -> {OUT.relative_to(ROOT)}: " + ", ".join(f"{s}/{lbl} {n}" for (s, lbl), n in
+    print(f"{len(rows)} answers -> {out.relative_to(ROOT)}: " + ", ".join(f"{s}/{lbl} {n}" for (s, lbl), n in
                                                                             sorted(by.items())))
 
 

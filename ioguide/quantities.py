@@ -1,0 +1,147 @@
+"""Numbers as a reader means them: "three weeks" = "21 days" = "3 weeks", "48 h" = "two days", "0.5 cm" = "5 mm",
+"42 percent" = "42%", "4-year" = "4 years". Used by verification to compare what a sentence states with what a
+passage states, exactly: only conversions that are exact are made (weeks to days, years to months; never months to
+weeks), and a number keeps its unit, so "1 mm" does not match "1 cm".
+
+Hand-written on purpose: quantulum3 and pint parse units but not "forty-eight", "twice a year" or ranges such as
+"1, 3 and 6 months", and pull in large unit databases; this is about 150 lines.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .text import normalise_text
+
+_SMALL = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+          "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen", "twenty"]
+_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80,
+         "ninety": 90}
+_WORD_VALUE = {w: i for i, w in enumerate(_SMALL)} | _TENS
+# (dimension, factor to the dimension's base unit). Months and years share a base; days and weeks another: a month
+# is not a whole number of days, so "3 months" never equals "12 weeks".
+UNITS: dict[str, tuple[str, float]] = {}
+for _names, _dim, _factor in (
+        (("min", "mins", "minute", "minutes"), "time", 1.0),
+        (("h", "hr", "hrs", "hour", "hours"), "time", 60.0),
+        (("day", "days"), "time", 1440.0),
+        (("week", "weeks", "wk", "wks"), "time", 10080.0),
+        (("month", "months", "mo"), "months", 1.0),
+        (("year", "years", "yr", "yrs"), "months", 12.0),
+        (("μm", "micrometre", "micrometres", "micrometer", "micrometers", "micron", "microns"), "length", 1.0),
+        (("mm", "millimetre", "millimetres", "millimeter", "millimeters"), "length", 1000.0),
+        (("cm", "centimetre", "centimetres", "centimeter", "centimeters"), "length", 10000.0),
+        (("%", "percent"), "share", 1.0),
+        (("‰", "permille"), "share", 0.1),
+        (("gy", "gray"), "dose", 1.0),
+        (("mgy",), "dose", 0.001),
+        (("bq",), "activity", 1.0),
+        (("mbq",), "activity", 1e6),
+        (("gbq",), "activity", 1e9)):
+    for _name in _names:
+        UNITS[_name] = (_dim, _factor)
+
+_NUM = r"\d+(?:\.\d+)?"
+_UNIT_ALT = "|".join(sorted((re.escape(u) for u in UNITS), key=len, reverse=True))
+_RUN = re.compile(rf"(?<![\w.])({_NUM}(?:\s*(?:–|-|to|,|and|or)\s*{_NUM})*)\s*({_UNIT_ALT})?(?![\w])", re.I)
+_NUM_IN_RUN = re.compile(_NUM)
+_WORDS = "|".join(sorted(_WORD_VALUE, key=len, reverse=True))
+_COMPOUND = re.compile(rf"\b({'|'.join(_TENS)})[-\s]({'|'.join(_SMALL[1:10])})\b", re.I)
+_NUMBER_WORD = re.compile(rf"\b({_WORDS})\b", re.I)
+_UNIT_WORDS = "minutes?|hours?|days?|weeks?|months?|years?|centimetres?|millimetres?|percent|per cent"
+_FREQUENCY = [
+    (re.compile(r"\btwice (?:a|per|each) year\b", re.I), "every 6 months"),
+    (re.compile(r"\b(?:once (?:a|per|each) year|annually|yearly|every year|each year)\b", re.I), "every 12 months"),
+    (re.compile(r"\b(?:twice (?:a|per|each) day)\b", re.I), "every 12 hours"),
+    (re.compile(r"\b(?:daily|once (?:a|per|each) day|every day)\b", re.I), "every 24 hours"),
+    (re.compile(r"\b(?:weekly|once (?:a|per|each) week|every week)\b", re.I), "every 7 days"),
+    (re.compile(r"\b(?:monthly|once (?:a|per|each) month|every month)\b", re.I), "every 1 month"),
+]
+
+
+def canonical_text(text: str) -> str:
+    """text with numbers written as digits and units in one spelling: NFKC ("10⁹" -> "109", as indexed passages
+    are), number words ("forty-eight" -> "48", "two and a half" -> "2.5"), "per cent" -> "%", "4-year" -> "4 year",
+    "twice a year" -> "every 6 months". "one" becomes 1 only before a unit ("one of them" stays a word)."""
+    text = normalise_text(text)
+    text = re.sub(r"\bper ?cent\b", "%", text, flags=re.I)
+    text = re.sub(r"\bper ?mille\b", "‰", text, flags=re.I)
+    for pattern, repl in _FREQUENCY:
+        text = pattern.sub(repl, text)
+    text = re.sub(rf"\b({_WORDS}) and a half\b", lambda m: f"{_WORD_VALUE[m.group(1).lower()]}.5", text, flags=re.I)
+    text = re.sub(r"\b(\d+) and a half\b", r"\1.5", text)
+    text = re.sub(r"\b(?:a|one) half\b", "0.5", text, flags=re.I)
+    text = _COMPOUND.sub(lambda m: str(_TENS[m.group(1).lower()] + _WORD_VALUE[m.group(2).lower()]), text)
+
+    def word(m: re.Match) -> str:
+        w = m.group(1).lower()
+        if w == "one":
+            after = text[m.end():m.end() + 16].lstrip(" -").lower()
+            if not re.match(rf"(?:{_UNIT_WORDS})\b", after):
+                return m.group(0)
+        return str(_WORD_VALUE[w])
+
+    text = _NUMBER_WORD.sub(word, text)
+    return re.sub(r"(\d)-((?:minute|hour|day|week|month|year)s?)\b", r"\1 \2", text, flags=re.I)
+
+
+@dataclass(frozen=True)
+class Quantity:
+    raw: float  # the number as written
+    dim: str | None  # "time", "months", "length", "share", ... ; None without a unit
+    value: float  # raw in the dimension's base unit (raw when dim is None)
+
+
+# What may stand between a quantity and a bare number that takes its unit: up to four words, none of them a label
+# word ("48 h, grade 3" leaves 3 bare).
+_CARRY = re.compile(r"[\s,;-]*(?:(?!(?:grades?|class(?:es)?|stages?|standards?|types?|levels?|tiers?|asa|bclc|"
+                    r"child|pugh|phases?)\b)[^\W\d_]+[\s,;-]*){0,4}", re.I)
+
+
+def quantities(text: str, carry: bool = True) -> list[Quantity]:
+    """The numbers of canonical text with the unit that follows them, ranges and lists sharing it: "1, 3 and 6
+    months" gives three quantities in months. With carry (for passages), a bare number a few words after a quantity
+    in the same clause takes its unit: "at least 5 years of follow-up, preferably 10" gives 10 years. A claim's
+    numbers are read without carry: its "48 months ... has 2 options" states no "2 months"."""
+    out: list[Quantity] = []
+    last: tuple[str, float, int] | None = None  # dimension, factor, end of the last quantity with a unit
+    for m in _RUN.finditer(text):
+        unit = (m.group(2) or "").lower()
+        dim, factor = UNITS.get(unit, (None, 1.0))
+        if dim is None and carry and last is not None and _CARRY.fullmatch(text, last[2], m.start()):
+            dim, factor = last[0], last[1]
+        if dim is not None:
+            last = (dim, factor, m.end())
+        for n in _NUM_IN_RUN.findall(m.group(1)):
+            raw = float(n)
+            out.append(Quantity(raw, dim, raw * factor))
+    return out
+
+
+def _same(a: float, b: float) -> bool:
+    return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
+
+
+def missing_quantities(claim: list[Quantity], source: list[Quantity]) -> list[Quantity]:
+    """The quantities of claim that source does not state. A number with a unit needs the same amount in the same
+    dimension ("2 days" = "48 h"; "3 weeks" is not in "3 months", nor in a bare "3"); a number without a unit needs
+    the same number."""
+    out = []
+    for q in claim:
+        if q.dim is None:
+            ok = any(_same(q.raw, s.raw) for s in source)
+        else:
+            ok = any(s.dim == q.dim and _same(s.value, q.value) for s in source)
+        if not ok:
+            out.append(q)
+    return out
+
+
+def describe(q: Quantity, text: str) -> str:
+    """How a quantity of canonical text reads in a message: "21 days", "0.5 mm" (from "0.5 to 1.0 mm"), "48"."""
+    for m in _RUN.finditer(text):
+        for n in _NUM_IN_RUN.findall(m.group(1)):
+            if _same(float(n), q.raw) and (UNITS.get((m.group(2) or "").lower(), (None,))[0] == q.dim):
+                return f"{n} {m.group(2)}" if m.group(2) else n
+    return f"{q.raw:g}"
