@@ -79,7 +79,7 @@ def score_sentences(asked: Asked, hits: list[Hit], sentence_rows: dict[str, list
         text = chunk.text
         context = set(stem(f"{chunk.title} {chunk.section}"))
         best = (hit.features.get("best_start"), hit.features.get("best_end"))
-        role = getattr(chunk, "role", "body")
+        role = chunk.role
         gap_lead = False
         for i, (start, end, vec) in enumerate(sentence_rows.get(chunk.chunk_id, [])):
             sentence = text[start:end]
@@ -176,8 +176,10 @@ def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSour
     # Sentences are scored against the question as asked; the expanded form only widens the search.
     asked = read_question(retrieval.query, source.stem)
     cands = score_sentences(asked, hits, rows, source.embed_query(retrieval.query), source.stem)
-    facts = sorted((c for c in cands if not c.gap), key=lambda c: -c.score)
-    gaps = sorted((c for c in cands if c.gap), key=lambda c: -c.score)
+    # Reference lists, affiliations, funding and conflict statements are quoted only when the question asks.
+    quotable = [c for c in cands if asked.references_ok or hits[c.passage].chunk.role == "body"]
+    facts = sorted((c for c in quotable if not c.gap), key=lambda c: -c.score)
+    gaps = sorted((c for c in quotable if c.gap), key=lambda c: -c.score)
     lead = facts[0] if facts else None
     if gaps and (lead is None or (gaps[0].score >= lead.score - GAP_MARGIN and lead.score < CONFIDENT_P)):
         if gaps[0].score >= ANSWER_MIN_P:

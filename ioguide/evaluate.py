@@ -425,4 +425,8 @@ def check_gate(summary: dict[str, Any], gate_file: Path = GATE_FILE) -> list[str
         value = summary.get(metric)
         if value is None or value < minimum:
             problems.append(f"{metric} = {value} is below the gate minimum {minimum}")
+    for metric, maximum in gate.get("maximums", {}).items():
+        value = summary.get(metric)
+        if value is None or value > maximum:
+            problems.append(f"{metric} = {value} is above the gate maximum {maximum}")
     return problems

@@ -14,6 +14,7 @@ import numpy as np
 
 from .bm25 import BM25Index, rebuild_bm25
 from .config import W_BM25, W_DENSE, W_SENTENCE
+from .sentence_rank import asks_for_references
 from .store import Store
 from .text import citation_label, content_terms
 from .types import Chunk, Hit
@@ -322,6 +323,9 @@ class Retriever:
             hits.append(Hit(chunk=chunk, score=float(fused[i]), found_by=found_by, features=feats))
             if len(hits) >= k:
                 break
+        if not asks_for_references(query):
+            # Reference lists and other back matter come after body text (a stable sort keeps the fused order).
+            hits.sort(key=lambda h: h.chunk.role != "body")
         relevance = self.relevance(search, hits, bm25)
         if expand:
             hits = self._expand(hits)

@@ -103,3 +103,11 @@ def test_same_commands_against_a_chroma_server(chroma_server, tmp_path, monkeypa
     out = _ask(tmp_path / "cache", "When does the liver tumour board meet?")
     assert out["grounded"] and "Wednesday" in out["answer"]
     assert os.environ["IOGUIDE_CHROMA_URL"].startswith("http://127.0.0.1")
+
+
+def test_source_lines_name_the_year_once(corpus_index):
+    result = CliRunner().invoke(app, ["ask", "What are the absolute contraindications to TACE?", "--index",
+                                      str(corpus_index)])
+    assert result.exit_code == 0, result.output
+    assert "Chemoembolisation (2021)" in result.output
+    assert "(2021) (2021)" not in result.output

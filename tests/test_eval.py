@@ -7,10 +7,8 @@ import json
 from typer.testing import CliRunner
 
 from ioguide.cli import app
-from ioguide.evaluate import check_gate, load_question_set
+from ioguide.evaluate import GATE_FILE, check_gate, load_question_set
 from tests.conftest import ROOT
-
-SET = ROOT / "corpus" / "eval" / "questions.jsonl"
 
 
 def test_bad_lines_are_reported_by_number_and_the_rest_runs(tmp_path, corpus_index):
@@ -37,12 +35,31 @@ def test_bad_lines_are_reported_by_number_and_the_rest_runs(tmp_path, corpus_ind
     assert rows[0]["facts"] == {"30": True} and rows[0]["source_rank"] == 1 and rows[1]["abstained"]
     summary = json.loads((out / "summary.json").read_text())
     for key in ("n", "answerable", "unanswerable", "fact_accuracy", "fact_recall", "abstention_recall",
-                "false_abstention_rate", "source_recall_at_k", "mrr", "citation_validity", "latency_ms_p50",
-                "latency_ms_p95", "config"):
+                "false_abstention_rate", "source_recall_at_k", "source_cited_rate", "mrr", "citation_validity",
+                "answer_words_p50", "answer_words_p90", "latency_ms_p50", "latency_ms_p95", "config"):
         assert key in summary
     assert summary["n"] == 2 and summary["fact_accuracy"] == 1.0 and summary["abstention_recall"] == 1.0
+    assert summary["answer_words_p50"] == rows[0]["answer_words"] > 0
     html = (out / "report.html").read_text()
-    assert html.count("data:image/png;base64,") == 3 and "Failures (0)" in html
+    assert html.count("data:image/png;base64,") == 3 and "Failures (0)" in html and "answer_words_p90" in html
+
+
+def test_split_option_runs_one_split_and_names_a_missing_one(tmp_path, corpus_index):
+    path = tmp_path / "set.jsonl"
+    path.write_text("\n".join(json.dumps(q) for q in [
+        {"id": "d1", "question": "How many patients are in the IASIOS internal case review?", "split": "dev",
+         "answer_facts": ["30"]},
+        {"id": "t1", "question": "How long does IASIOS accreditation last?", "split": "test",
+         "answer_facts": ["four"]}]) + "\n")
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["eval", str(path), "--index", str(corpus_index), "--out", str(out),
+                                      "--split", "test"])
+    assert result.exit_code == 0, result.output
+    assert [json.loads(x)["id"] for x in (out / "results.jsonl").read_text().splitlines()] == ["t1"]
+    assert "answer_words_p50" in result.output
+    result = CliRunner().invoke(app, ["eval", str(path), "--index", str(corpus_index), "--out", str(out),
+                                      "--split", "holdout"])
+    assert result.exit_code == 2 and "no question has split 'holdout'" in result.output
 
 
 def test_csv_sets_and_file_page_sources(tmp_path):
@@ -76,13 +93,17 @@ def test_compare_lists_improvements_and_regressions(tmp_path):
     assert result.exit_code == 2 and "not an evaluation run folder" in result.output
 
 
-def test_bundled_question_set_passes_the_committed_gate(tmp_path, corpus_index):
-    """The CI regression gate: fact accuracy, abstention and citation validity above the committed minimums."""
+def test_test_split_of_the_unseen_questions_passes_the_committed_gate(tmp_path, corpus_index):
+    """The CI regression gate: the TEST split of the independently written corpus questions (never tuned on) keeps
+    fact accuracy, abstention, citation validity, the cited source and answer length within the committed bounds."""
+    gate = json.loads(GATE_FILE.read_text())
     out = tmp_path / "gate"
-    result = CliRunner().invoke(app, ["eval", str(SET), "--index", str(corpus_index), "--out", str(out), "--gate"])
+    result = CliRunner().invoke(app, ["eval", str(ROOT / gate["set"]), "--split", gate["split"], "--index",
+                                      str(corpus_index), "--out", str(out), "--gate"])
     summary = json.loads((out / "summary.json").read_text())
-    print(json.dumps({k: summary[k] for k in ("fact_accuracy", "abstention_recall", "citation_validity",
-                                             "source_cited_rate", "latency_ms_p50")}))
+    print(json.dumps({k: summary[k] for k in ("fact_accuracy", "abstention_recall", "false_abstention_rate",
+                                             "citation_validity", "source_cited_rate", "answer_words_p50",
+                                             "answer_words_p90", "latency_ms_p50")}))
     assert result.exit_code == 0, result.output + "\n" + "\n".join(check_gate(summary))
     assert "Gate passed." in result.output
 

@@ -9,6 +9,7 @@ import typer
 
 from ..config import Settings
 from ..errors import IOGuideError
+from ..text import citation_label
 from .common import fail, filters
 
 
@@ -24,14 +25,9 @@ def format_answer(answer) -> str:
         if n not in cited:
             continue
         c = hit.chunk
-        page = ""
         pages = sorted({ct.page for ct in answer.citations if ct.n == n and ct.page is not None})
-        if pages:
-            page = ", p. " + ", ".join(str(p) for p in pages)
-        edition = f" ({c.edition})" if c.edition else ""
-        section = f" — {c.section}" if c.section else ""
         where = c.source_url or c.source
-        lines.append(f"[{n}] {c.title}{edition}{section}{page}")
+        lines.append(f"[{n}] {citation_label(c.title, c.edition, c.section, pages)}")
         lines.append(f"    {where}")
     for note in answer.notes:
         lines.append(f"Note: {note}")

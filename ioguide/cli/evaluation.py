@@ -21,6 +21,7 @@ def eval_cmd(
     k: int = typer.Option(5, "-k", min=1, max=50),
     llm: str | None = typer.Option(None, "--llm", help="LLM backend (default: IOGUIDE_LLM, usually none)."),
     gate: bool = typer.Option(False, "--gate", help="Exit 1 when metrics fall below ioguide/data/eval_gate.json."),
+    split: str | None = typer.Option(None, "--split", help="Only the questions of this split (dev or test)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary (or comparison) as JSON."),
 ) -> None:
     """Run a question set and write per-question results, a summary and an HTML report; or compare two runs."""
@@ -57,6 +58,7 @@ def eval_cmd(
     settings = Settings()
     try:
         questions, errors = evaluate.load_question_set(Path(args[0]))
+        questions = evaluate.select_split(questions, split)
         for err in errors:
             typer.echo(f"Skipped: {err}", err=True)
         if not questions:
@@ -79,13 +81,13 @@ def eval_cmd(
     config = {"k": k, "backend": mode, "llm": llm or settings.llm, "embedder": assistant.embedder.model_id,
               "weights": vars(r.weights), "abstain_threshold": r.threshold, "candidates": r.candidates,
               "index": settings.chroma_url or str(index or settings.index_dir), "chunks": assistant.store.count(),
-              "set": str(args[0])}
+              "set": str(args[0]), "split": split or "all"}
     summary = evaluate.summarise(results, config)
     evaluate.write_run(out, results, summary, errors)
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
     else:
-        for m in evaluate.HEADLINE + ["latency_ms_p50", "latency_ms_p95"]:
+        for m in evaluate.HEADLINE + evaluate.LENGTH + ["latency_ms_p50", "latency_ms_p95"]:
             typer.echo(f"{m:24} {summary[m]}")
         typer.echo(f"Wrote {out}/results.jsonl, summary.json, report.html")
     if gate:
