@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .retrieve import Retrieval
+from .retrieve import Retrieval, word_alternative
 from .sentence_rank import Asked, answer_probability, read_question, sentence_features
 from .text import BULLET, citation_label, content_terms
 from .types import Answer, Chunk, Citation, Hit
@@ -28,7 +28,7 @@ GAP_MARK = re.compile(r"^\W*Not in the sources reviewed:", re.I)
 
 # The answer step's own checks, calibrated on the DEV split with scripts/tune_answer.py (README figures).
 ANSWER_MIN_P = 0.3  # the leading sentence needs at least this ranker probability, else "not covered"
-CONFIDENT_P = 0.9  # a leading sentence this likely is answered even when a gap sentence scores higher
+CONFIDENT_P = 0.8  # a leading sentence this likely is answered even when a gap sentence scores higher
 GAP_MARGIN = 0.2  # a gap sentence scoring within this of the leading fact (below CONFIDENT_P) grounds "not covered"
 SUPPORT_MIN_P = 0.35  # a supporting sentence needs this probability ...
 SUPPORT_RATIO = 0.8  # ... and this share of the leading sentence's
@@ -67,6 +67,11 @@ class SentenceCandidate:
     bullet: bool
     gap: bool  # says what the sources do not give (GAP_MARK, or an item under such a lead-in)
     features: np.ndarray | None = None
+
+
+def asked_of(question: str, source: SentenceSource) -> Asked:
+    """The question as the ranker reads it, typos and abbreviations resolved against the indexed vocabulary."""
+    return read_question(question, source.stem, lambda word: word_alternative(word, source.vocabulary))
 
 
 def score_sentences(asked: Asked, hits: list[Hit], sentence_rows: dict[str, list[tuple[int, int, np.ndarray]]],
@@ -174,7 +179,7 @@ def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSour
         return abstain(question, retrieval, "extractive")
     rows = source.sentence_records([h.chunk.chunk_id for h in hits])
     # Sentences are scored against the question as asked; the expanded form only widens the search.
-    asked = read_question(retrieval.query, source.stem)
+    asked = asked_of(retrieval.query, source)
     cands = score_sentences(asked, hits, rows, source.embed_query(retrieval.query), source.stem)
     # Reference lists, affiliations, funding and conflict statements are quoted only when the question asks.
     quotable = [c for c in cands if asked.references_ok or hits[c.passage].chunk.role == "body"]

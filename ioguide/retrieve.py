@@ -117,16 +117,20 @@ def expand_query(query: str, vocabulary: BM25Index | None = None) -> str:
     no chunk contains but that is close to one that does)."""
     import re
 
-    extra: list[str] = []
-    for word in re.findall(r"[A-Za-z][A-Za-z0-9-]*", query):
-        lower = word.lower()
-        if lower in ABBREVIATIONS:
-            extra.append(ABBREVIATIONS[lower])
-        elif vocabulary is not None and len(lower) >= 5:
-            close = _typo_match(vocabulary, lower)
-            if close:
-                extra.append(close)
+    extra = [alt for alt in (word_alternative(w, vocabulary) for w in re.findall(r"[A-Za-z][A-Za-z0-9-]*", query))
+             if alt]
     return f"{query} ({' '.join(dict.fromkeys(extra))})" if extra else query
+
+
+def word_alternative(word: str, vocabulary: BM25Index | None) -> str:
+    """What a typed word stands for in the documents' words: an abbreviation's long form ("mets" -> "metastases"),
+    the indexed stem a typo most likely meant ("complicaton" -> "complic"), or "" when the word needs none."""
+    lower = word.lower()
+    if lower in ABBREVIATIONS:
+        return ABBREVIATIONS[lower]
+    if vocabulary is not None and len(lower) >= 5:
+        return _typo_match(vocabulary, lower)
+    return ""
 
 
 def _typo_match(vocabulary: BM25Index, word: str) -> str:

@@ -108,7 +108,7 @@ class Asked:
 
     text: str
     kind: str
-    stems: list[str]
+    terms: list[frozenset[str]]  # per content word, the stems that count as it
     numbers: set[str]
     references_ok: bool
 
@@ -118,18 +118,29 @@ _ASKING = frozenset("""what whats which who whom whose when where why how many m
     can could should would will list name give tell say says said per according mean means pts pt we our us""".split())
 
 
-def read_question(question: str, stem) -> Asked:
-    words = [w for w in content_terms(question) if w not in _ASKING]
-    return Asked(question, question_kind(question), list(dict.fromkeys(stem(" ".join(words)))), numbers_in(question),
+def read_question(question: str, stem, alternative=None) -> Asked:
+    """The question's kind, numbers and content terms; each term is the set of stems that count as it: its own, and
+    with alternative(word), those of an abbreviation's long form or of the word a typo meant."""
+    terms: dict[frozenset[str], None] = {}
+    for word in content_terms(question):
+        if word in _ASKING:
+            continue
+        stems = set(stem(word))
+        extra = alternative(word) if alternative is not None else ""
+        if extra:
+            stems |= set(stem(extra)) | ({extra} if " " not in extra else set())
+        if stems:
+            terms[frozenset(stems)] = None
+    return Asked(question, question_kind(question), list(terms), numbers_in(question),
                  asks_for_references(question))
 
 
 def sentence_features(asked: Asked, sentence: str, sentence_stems: set[str], context_stems: set[str], sim: float,
                       rank: int, hit_z: float, best: bool, first: bool, role: str) -> np.ndarray:
     """One row of FEATURES for a passage sentence (context_stems: its section heading and document title)."""
-    q = asked.stems
-    lexical = sum(1 for s in q if s in sentence_stems) / len(q) if q else 0.0
-    context = sum(1 for s in q if s in sentence_stems or s in context_stems) / len(q) if q else 0.0
+    q = asked.terms
+    lexical = sum(1 for t in q if t & sentence_stems) / len(q) if q else 0.0
+    context = sum(1 for t in q if t & sentence_stems or t & context_stems) / len(q) if q else 0.0
     words = len(sentence.split())
     bullet = bool(_BULLET.match(sentence))
     number_match = bool(asked.numbers and asked.numbers & numbers_in(sentence))

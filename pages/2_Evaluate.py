@@ -54,7 +54,8 @@ if "eval" in st.session_state:
     cols = st.columns(4)
     for i, m in enumerate(evaluate.HEADLINE):
         cols[i % 4].metric(m.replace("_", " "), "-" if summary.get(m) is None else f"{summary[m]:.2f}")
-    st.caption(f"{summary['n']} questions; latency p50 {summary['latency_ms_p50']} ms, "
+    st.caption(f"{summary['n']} questions; answers {summary['answer_words_p50']:.0f} words median, "
+               f"{summary['answer_words_p90']:.0f} at the 90th percentile; latency p50 {summary['latency_ms_p50']} ms, "
                f"p95 {summary['latency_ms_p95']} ms")
     images = evaluate.plots(results, summary)
     c1, c2 = st.columns(2)

@@ -15,12 +15,37 @@ from pathlib import Path
 
 import numpy as np
 
-from ioguide.answer import score_sentences
+from ioguide.answer import asked_of, score_sentences
 from ioguide.evaluate import fact_found
 from ioguide.index import open_index
-from ioguide.sentence_rank import FEATURES, RANKER_FILE, read_question
+from ioguide.sentence_rank import FEATURES, RANKER_FILE
 from ioguide.service import Assistant
 from scripts.tune_answer import load, retrievals_for
+
+
+def listwise_weights(x: np.ndarray, y: np.ndarray, groups: np.ndarray, l2: float = 0.01) -> np.ndarray:
+    """Weights maximising, over the questions, the softmax probability of the sentences that hold a fact among all
+    of that question's sentences (scipy L-BFGS)."""
+    from scipy.optimize import minimize
+
+    keys = sorted(set(groups.tolist()))
+    index = [np.flatnonzero(groups == g) for g in keys]
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        s = x @ w
+        total, grad = l2 * float(w @ w), 2 * l2 * w
+        for rows in index:
+            pos = rows[y[rows] == 1]
+            if not len(pos):
+                continue
+            sa, sp = s[rows], s[pos]
+            pa, pp = np.exp(sa - sa.max()), np.exp(sp - sp.max())
+            pa, pp = pa / pa.sum(), pp / pp.sum()
+            total -= float(np.log(np.exp(sp - sa.max()).sum()) - np.log(np.exp(sa - sa.max()).sum()))
+            grad -= pp @ x[pos] - pa @ x[rows]
+        return total, grad
+
+    return minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B").x
 
 
 def main() -> None:
@@ -33,7 +58,7 @@ def main() -> None:
     for g, q in enumerate(questions):
         r = retrievals[q.question]
         rows = assistant.retriever.sentence_records([h.chunk.chunk_id for h in r.hits])
-        asked = read_question(q.question, assistant.retriever.stem)
+        asked = asked_of(q.question, assistant.retriever)
         cands = score_sentences(asked, r.hits, rows, assistant.retriever.embed_query(q.question),
                                 assistant.retriever.stem)
         labels = [any(fact_found(f, c.text) for f in q.answer_facts) for c in cands]
@@ -47,21 +72,27 @@ def main() -> None:
           f"{len(y)} sentences, {int(y.sum())} positive")
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=1.0, class_weight="balanced", max_iter=2000).fit(x, y)
-    weights = [round(float(w), 4) for w in model.coef_[0]]
+    groups_arr = np.array(groups)
+    direction = listwise_weights(x, y, groups_arr)
+    # The listwise weights order the sentences of a question; one pointwise logistic fit of that single score
+    # turns it into a probability, so the answer step's thresholds mean "how likely this sentence holds a fact".
+    score = x @ direction
+    scale = LogisticRegression(C=1.0, class_weight="balanced").fit(score[:, None], y)
+    a, b = float(scale.coef_[0][0]), float(scale.intercept_[0])
+    weights = [round(float(w) * a, 4) for w in direction]
+    intercept = round(b, 4)
     for name, w in zip(FEATURES, weights, strict=True):
         print(f"  {name:14} {w:+.3f}")
-    print(f"  intercept      {float(model.intercept_[0]):+.3f}")
-    # How often the top-ranked sentence of a question holds a fact (the answer step's lead).
-    p = model.predict_proba(x)[:, 1]
-    top_right = sum(int(y[np.flatnonzero(np.array(groups) == g)][np.argmax(p[np.array(groups) == g])])
-                    for g in set(groups))
+    print(f"  intercept      {intercept:+.3f}")
+    p = score
+    top_right = sum(int(y[groups_arr == g][np.argmax(p[groups_arr == g])]) for g in set(groups))
     print(f"top sentence holds a fact for {top_right} of {len(set(groups))} questions (training fit)")
     if "--write" in sys.argv:
         RANKER_FILE.write_text(json.dumps({
-            "features": list(FEATURES), "weights": weights, "intercept": round(float(model.intercept_[0]), 4),
+            "features": list(FEATURES), "weights": weights, "intercept": intercept,
             "trained_on": args[1:], "examples": int(len(y)), "positives": int(y.sum()),
-            "model": "sklearn LogisticRegression(C=1.0, class_weight='balanced')"}, indent=2) + "\n")
+            "model": "listwise (softmax over each question's sentences, L2 0.01) weights, scaled to a probability by "
+                     "a one-feature sklearn LogisticRegression(class_weight='balanced')"}, indent=2) + "\n")
         print(f"Wrote {RANKER_FILE}")
 
 

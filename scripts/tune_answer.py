@@ -70,8 +70,7 @@ def main() -> None:
 def grid(assistant: Assistant, questions, retrievals) -> None:
     """Abstention thresholds: each question is composed once with the checks off, then every combination of the
     relevance threshold and the answer step's probabilities is simulated."""
-    from ioguide.answer import score_sentences
-    from ioguide.sentence_rank import read_question
+    from ioguide.answer import asked_of, score_sentences
 
     saved = answer_mod.ANSWER_MIN_P, answer_mod.CONFIDENT_P
     answer_mod.ANSWER_MIN_P, answer_mod.CONFIDENT_P = 0.0, -1.0
@@ -80,7 +79,7 @@ def grid(assistant: Assistant, questions, retrievals) -> None:
         r = replace(retrievals[q.question], covered=True)  # the relevance threshold is simulated below
         row = score_question(q, answer_mod.compose_extractive(q.question, r, assistant.retriever), 0.0, 5)
         rows = assistant.retriever.sentence_records([h.chunk.chunk_id for h in r.hits])
-        cands = score_sentences(read_question(q.question, assistant.retriever.stem), r.hits, rows,
+        cands = score_sentences(asked_of(q.question, assistant.retriever), r.hits, rows,
                                 assistant.retriever.embed_query(q.question), assistant.retriever.stem)
         lead = max((c.score for c in cands if not c.gap), default=0.0)
         gap = max((c.score for c in cands if c.gap), default=0.0)

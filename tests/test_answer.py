@@ -100,13 +100,14 @@ def test_question_kinds_as_people_type_them():
 
 
 def test_a_gap_sentence_never_displaces_the_fact_it_sits_beside(assistant):
-    """The corpus says the manual exists in 9 languages and, in a marked sentence, that it does not say which."""
+    """The corpus says the manual exists in 9 languages and, in a marked sentence, that it does not say which; it
+    says a consultation fee exists and, marked, that its amount is not published."""
     count = assistant.ask("into how many languages has the IASIOS application manual been translated")
     assert count.grounded and "9 languages" in count.text
     assert "Not in the sources reviewed" not in count.text
-    which = assistant.ask("which 9 languages is the iasios application manual available in")
-    assert not which.grounded
-    assert which.citations and which.citations[0].quote.startswith("Not in the sources reviewed:")
+    fee = assistant.ask("what is the amount of the IASIOS consultation fee?")
+    assert not fee.grounded
+    assert fee.citations and fee.citations[0].quote.startswith("Not in the sources reviewed:")
 
 
 def test_a_one_fact_question_gets_a_short_answer(assistant):
@@ -119,7 +120,8 @@ def test_a_described_case_is_answered_with_the_deciding_criteria(assistant):
     answer = assistant.ask("groin haematoma that just needed an unplanned overnight stay, no extra treatment: "
                            "which cirse grade?")
     assert answer.grounded, answer.text
-    assert "48 h" in answer.text and any(c.doc_id.startswith("cirse-complications") for c in answer.citations)
+    assert "48 h" in answer.text and "grade 2" in answer.text.lower()
+    assert any(c.doc_id.startswith("cirse-complications") for c in answer.citations)
 
 
 def test_reference_lists_are_quoted_only_when_asked(assistant):
