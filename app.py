@@ -1,6 +1,7 @@
 """IO Guide's entry point: the navigation. Every page has a human title and icon; the chat (Ask) is the default.
 
-`streamlit run app.py` and `python -m ui.serve` both start here; the pages live in pages/.
+`streamlit run app.py` and `python -m ui.serve` both start here; the pages live in views/
+(see ui/navigation.py for why not pages/).
 """
 
 from __future__ import annotations

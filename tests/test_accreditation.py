@@ -392,7 +392,7 @@ def test_accreditation_page(drafted, centre_index, monkeypatch):
     monkeypatch.setenv("IOGUIDE_DATA_DIR", str(drafted["db_path"].parent))
     monkeypatch.setenv("IOGUIDE_INDEX_DIR", str(centre_index))
     store = drafted["store"]
-    at = AppTest.from_file(str(ROOT / "pages" / "3_Accreditation.py"), default_timeout=180)
+    at = AppTest.from_file(str(ROOT / "views" / "3_Accreditation.py"), default_timeout=180)
     at.run()
     assert not at.exception, at.exception
     table = at.dataframe[0].value
@@ -474,7 +474,7 @@ def test_accreditation_page_search_accepts_typed_ids(tmp_path, monkeypatch):
 
     monkeypatch.setenv("IOGUIDE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("IOGUIDE_INDEX_DIR", str(tmp_path / "no-index"))
-    at = AppTest.from_file(str(ROOT / "pages" / "3_Accreditation.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "views" / "3_Accreditation.py"), default_timeout=120)
     at.run()
     assert not at.exception, at.exception
     at.text_input(key="req-search").input("standard 8 a").run()

@@ -78,7 +78,7 @@ def app_env(centre, monkeypatch):
 
 
 def page(name: str, user: str, role: str) -> AppTest:
-    at = AppTest.from_file(str(ROOT / "pages" / name), default_timeout=240)
+    at = AppTest.from_file(str(ROOT / "views" / name), default_timeout=240)
     at.session_state["user"], at.session_state["role"] = user, role
     at.run()
     assert not at.exception, at.exception

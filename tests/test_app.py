@@ -117,7 +117,7 @@ def test_document_text_is_never_rendered_as_html():
 
 
 def test_library_and_evaluate_pages_render(app_env):
-    lib = _run("pages/1_Library.py")
+    lib = _run("views/1_Library.py")
     assert "Indexed documents (" in " ".join(s.value for s in lib.subheader)
-    ev = _run("pages/2_Evaluate.py")
+    ev = _run("views/2_Evaluate.py")
     assert not ev.exception

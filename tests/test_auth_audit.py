@@ -106,18 +106,18 @@ def test_local_login_gate_then_ask_writes_audit_rows(app_env):
 
 
 def test_clinician_cannot_open_the_library_and_admin_can(app_env):
-    at = _app("pages/1_Library.py", user="dana", role="clinician")
+    at = _app("views/1_Library.py", user="dana", role="clinician")
     assert any("does not allow this page" in e.value for e in at.error)
     assert not any(s.value.startswith("Indexed documents") for s in at.subheader)
 
-    at = _app("pages/1_Library.py", user="ada", role="admin")
+    at = _app("views/1_Library.py", user="ada", role="admin")
     assert not at.error
     assert any(s.value.startswith("Indexed documents (") for s in at.subheader)
     assert any(s.value == "Maintenance" for s in at.subheader)  # admin only
 
 
 def test_library_asks_for_a_login_first(app_env):
-    at = _app("pages/1_Library.py")
+    at = _app("views/1_Library.py")
     assert [t.label for t in at.text_input] == ["User name", "Password"]
     assert not any(s.value.startswith("Indexed documents") for s in at.subheader)
 

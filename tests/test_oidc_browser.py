@@ -107,6 +107,11 @@ def sign_in(browser, app_url: str, login: str):
     page.get_by_role("button", name="Continue").click()  # the provider's consent page
     page.goto(f"{app_url}/Accreditation")
     expect(page.get_by_text(f"Signed in as {USERS[login]['email']}")).to_be_visible(timeout=WAIT)
+    # After the sign-in redirect the navigation names every page by its title, with no "app" entry (issue 16).
+    nav = page.locator('[data-testid="stSidebarNav"] a')
+    expect(nav.first).to_contain_text("Ask", timeout=WAIT)
+    names = [t.split("\n")[-1].strip() for t in nav.all_inner_texts()]
+    assert "app" not in names and names[:4] == ["Ask", "Library", "Evaluate", "Accreditation"], names
     return context, page
 
 

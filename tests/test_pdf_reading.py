@@ -207,7 +207,7 @@ def test_the_library_page_explains_a_document(tmp_path, monkeypatch, embedder):
     monkeypatch.setenv("IOGUIDE_INDEX_DIR", str(index_dir))
     monkeypatch.setenv("IOGUIDE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.chdir(ROOT)
-    at = AppTest.from_file(str(ROOT / "pages" / "1_Library.py"), default_timeout=180)
+    at = AppTest.from_file(str(ROOT / "views" / "1_Library.py"), default_timeout=180)
     at.run()
     assert not at.exception, at.exception
     at.selectbox(key="explain_doc").set_value("tace-standards").run()

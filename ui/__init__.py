@@ -1,1 +1,1 @@
-"""Streamlit rendering helpers shared by app.py and pages/. Logic lives in ioguide/."""
+"""Streamlit rendering helpers shared by app.py and views/. Logic lives in ioguide/."""

@@ -1,10 +1,13 @@
-"""The app's navigation: a human title and an icon for every page file in pages/ (Ask is the default page)."""
+"""The app's navigation: a human title and an icon for every page file in views/ (Ask is the default page).
+
+The page files live in views/, not pages/: Streamlit lists a folder named pages/ on its own (with an "app" entry
+for the entry script) before app.py's st.navigation takes over, which showed after an OIDC sign-in redirect."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-PAGES_DIR = Path(__file__).resolve().parent.parent / "pages"
+PAGES_DIR = Path(__file__).resolve().parent.parent / "views"
 DEFAULT_PAGE = "0_Ask.py"
 # file -> (title in the navigation, icon). A page file not listed here still appears, titled from its file name.
 TITLES = {
