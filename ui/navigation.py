@@ -15,6 +15,8 @@ TITLES = {
     "1_Library.py": ("Library", ":material/library_books:"),
     "2_Evaluate.py": ("Evaluate", ":material/analytics:"),
     "3_Accreditation.py": ("Accreditation", ":material/verified:"),
+    "4_Readiness.py": ("Readiness", ":material/checklist:"),
+    "5_Case_review.py": ("Case review", ":material/fact_check:"),
 }
 
 
