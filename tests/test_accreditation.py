@@ -331,7 +331,7 @@ def test_cli_draft_coverage_import_export(drafted, centre_index, tmp_path, monke
     import typer
     from typer.testing import CliRunner
 
-    from ioguide import cli_accreditation
+    from ioguide.cli import accreditation as cli_accreditation
 
     app = typer.Typer()
 
@@ -404,7 +404,9 @@ def test_accreditation_page(drafted, centre_index, monkeypatch):
     assert "**S4.b**" in missing_list and "**S8.a**" not in missing_list
 
     at.selectbox(key="req").set_value("S10.c").run()
-    assert any(e.label.startswith("[1] Complication Reporting Policy · p. 2") for e in at.expander)
+    # The source card names the policy and the page (label format: ioguide.text.citation_label, issue 16).
+    assert any(e.label.startswith("[1] Complication Reporting Policy") and e.label.endswith("p. 2")
+               for e in at.expander), [e.label for e in at.expander]
     version = store.latest("S10.c").version
     at.text_area(key=f"edit-S10.c-{version}").input("Our complication register uses the CIRSE grades.").run()
     at.button(key="save-edit").click().run()
@@ -432,7 +434,7 @@ def test_every_usual_way_of_typing_an_id_means_the_same_requirement(tmp_path, mo
     from typer.testing import CliRunner
 
     from ioguide import accreditation as acc
-    from ioguide import cli_accreditation
+    from ioguide.cli import accreditation as cli_accreditation
 
     standards = acc.load_standards()
     store = acc.AccreditationStore(tmp_path / "ioguide.sqlite3")

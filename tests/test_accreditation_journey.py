@@ -138,7 +138,8 @@ def test_accreditation_journey_through_the_app(app_env):
 
     select(at, "Standard 4 b")
     ok(at.button(key="rerun").click().run())
-    assert any("**Status: missing**" in m.value for m in at.markdown)
+    statuses = [m.value for m in at.markdown if m.value.startswith("**Status: ")]
+    assert statuses and not statuses[0].startswith("**Status: evidence found**"), "no centre document covers S4.b"
     ok(at.selectbox(key="assess-S4.b").set_value("not met").run())
     ok(at.button(key="save-assessment").click().run())
     late = date.today() - timedelta(days=3)
@@ -197,12 +198,17 @@ def test_accreditation_journey_through_the_app(app_env):
     report = reindex_centre(centre["index"], centre["docs"])
     assert len(report.indexed) == 1, report.summary()
     at = page("3_Accreditation.py", "sam", "staff")
-    flags = [w.value for w in at.warning if "re-indexed with changes" in w.value]
-    assert len(flags) == 1 and flags[0].startswith("S8.a: 'Multidisciplinary Tumour Board Policy'"), flags
-    assert "no longer in it" in flags[0] and "weekly multidisciplinary tumour board" in flags[0]
+    # Every requirement whose draft quotes the policy is flagged (S8.a; S4.b too when its partial draft quotes it).
+    citing = {rid for rid, d in acc.AccreditationStore(centre["data"] / "ioguide.sqlite3").latest_all().items()
+              if any(e.title == "Multidisciplinary Tumour Board Policy" for e in d.centre_evidence)}
+    flags = {w.value.split(":")[0]: w.value for w in at.warning if "re-indexed with changes" in w.value}
+    assert "S8.a" in citing and set(flags) == citing, (citing, flags)
+    assert flags["S8.a"].startswith("S8.a: 'Multidisciplinary Tumour Board Policy' was re-indexed with changes")
+    assert "no longer in it" in flags["S8.a"] and "weekly multidisciplinary tumour board" in flags["S8.a"]
     at_ready = page("4_Readiness.py", "sam", "staff")
-    assert metric(at_ready, "Evidence to re-check") == "1"
-    ok(at.button(key=keyed(at, "recheck-S8.a-")).click().run())
+    assert metric(at_ready, "Evidence to re-check") == str(len(citing))
+    for rid in sorted(citing):
+        ok(at.button(key=keyed(at, f"recheck-{rid}-")).click().run())
     assert not any("re-indexed with changes" in w.value for w in at.warning)
 
     # ---- case review: a list with a patient-name column is refused; 30 of 300 drawn, stratified, all reviewed

@@ -187,3 +187,18 @@ def test_audit_export_and_purge_through_the_cli(tmp_path, monkeypatch):
     assert json.loads(db.audit_rows()[-1]["detail"])["deleted"] == 2
     with sqlite3.connect(db.path) as con, pytest.raises(sqlite3.DatabaseError, match="ioguide audit purge"):
         con.execute("DELETE FROM audit WHERE action='ask'")  # retention is the only way out, even after a purge
+
+
+def test_oidc_role_comes_from_the_groups_claim_then_the_users_file(users):
+    """Hospitals map groups (Entra ID app roles, Keycloak groups) to IO Guide roles; the highest one counts."""
+    from ioguide.auth import role_from_claims
+
+    assert role_from_claims({"email": "rita@h.example", "groups": ["ioguide-reviewer", "ioguide-staff"]}) \
+        == "reviewer"
+    assert role_from_claims({"roles": "Admin"}, claim="roles") == "admin"
+    assert role_from_claims({"groups": ["/radiology", "ioguide-staff"]}) == "staff"
+    users.add("dana@h.example", PASSWORD["dana"], "clinician")
+    users.add("sam@h.example", PASSWORD["sam"], "staff")
+    assert role_from_claims({"email": "sam@h.example", "groups": ["/radiology"]}, users=users) == "staff"
+    assert role_from_claims({"email": "nobody@h.example"}, users=users) == "clinician"
+    assert allowed("reviewer", "approve") and allowed("admin", "approve") and not allowed("staff", "approve")

@@ -29,8 +29,8 @@ DEFAULT_CHECKLIST = ("Discussed at the tumour board", "Consent documented",
 RESULTS = ("yes", "no", "n/a")
 COLUMNS = {"case_id": ("case_id", "case", "case id", "case_number", "pseudonym", "study_id"),
            "date": ("date", "procedure_date", "date_of_procedure", "treatment_date"),
-           "procedure": ("procedure", "procedure_type", "type", "treatment"),
-           "operator": ("operator", "operator_id", "interventionalist")}
+           "procedure": ("procedure", "procedure_type", "procedure_name", "type", "treatment"),
+           "operator": ("operator", "operator_id", "operator_code", "operator_name", "interventionalist")}
 # Header words that mean patient-identifying data: (pattern on the normalised header, what it looks like).
 IDENTIFYING = (
     (r"\b(date of birth|birth ?date|dob|born|birthday|geburtsdatum)\b", "a date of birth"),

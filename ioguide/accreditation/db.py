@@ -1,35 +1,28 @@
-"""The accreditation tables in the app's SQLite file, through storage.py's connection and write transaction (one
-style for the whole file: autocommit + WAL, `BEGIN IMMEDIATE` for every write)."""
+"""The accreditation tables live in the app's SQLite file and use its one connection and transaction style
+(ioguide/storage.py: autocommit WAL connections, each write one BEGIN IMMEDIATE transaction)."""
 
 from __future__ import annotations
 
 import sqlite3
-import time
 from pathlib import Path
 from typing import Any
 
-from ..storage import connect, transaction
+from ..storage import now_stamp, reading, transaction
 
-__all__ = ["connect", "init_schema", "now_iso", "rows_as_dicts", "transaction"]
+__all__ = ["init_schema", "now_iso", "rows_as_dicts", "transaction"]
 
 
 def now_iso() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    return now_stamp()
 
 
 def rows_as_dicts(path: Path, sql: str, args: tuple = ()) -> list[dict[str, Any]]:
-    con = connect(path)
-    try:
+    with reading(path) as con:
         con.row_factory = sqlite3.Row
         return [dict(r) for r in con.execute(sql, args)]
-    finally:
-        con.close()
 
 
 def init_schema(path: Path, schema: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    con = connect(path)
-    try:
+    with reading(path) as con:
         con.executescript(schema)
-    finally:
-        con.close()

@@ -64,21 +64,16 @@ NO_GUIDELINE_TEXT = "The indexed guidelines do not address this requirement."
 
 
 def renumber_markers(answer: Answer, mapping: dict[int, int]) -> str:
-    """answer.text with its [n] markers renumbered by mapping. Extractive answers are rebuilt quote by quote, so a
-    literature reference like "[3]" inside a quoted sentence is left alone. (The one place that renumbers.)"""
+    """answer.text with its [n] markers renumbered by mapping (the one place that renumbers). An extractive answer
+    is its quotes, each followed by its marker (ioguide.answer.build_answer): it is rebuilt from its citations, so a
+    literature reference like "[3]" inside a quoted sentence is left alone. Any other text (an LLM's own sentences)
+    has its markers mapped."""
     if all(mapping.get(c.n, c.n) == c.n for c in answer.citations):
         return answer.text
-    text, out, pos = answer.text, [], 0
-    for c in answer.citations:
-        token = f"{c.quote} [{c.n}]"
-        i = text.find(token, pos)
-        if i < 0:
-            break
-        out += [text[pos:i], f"{c.quote} [{mapping[c.n]}]"]
-        pos = i + len(token)
-    else:
-        return "".join(out) + text[pos:]
-    return _MARKER.sub(lambda m: f"[{mapping.get(int(m.group(1)), int(m.group(1)))}]", text)
+    for sep in (" ", "\n"):
+        if answer.citations and answer.text == sep.join(f"{c.quote} [{c.n}]" for c in answer.citations):
+            return sep.join(f"{c.quote} [{mapping[c.n]}]" for c in answer.citations)
+    return _MARKER.sub(lambda m: f"[{mapping.get(int(m.group(1)), int(m.group(1)))}]", answer.text)
 
 
 def _uncited(answer: Answer) -> Answer:

@@ -1,8 +1,8 @@
-"""The `ioguide` command: ask, eval, calibrate, bench, audit, draft, coverage.
+"""The `ioguide` command: ask, eval, calibrate, bench, audit, and the accreditation commands.
 
 One module per command group; this one builds the root Typer app and wires them:
 ask.py (ask), evaluation.py (eval, calibrate), bench.py (bench ...), audit.py (audit ...) and
-ioguide/cli_accreditation.py (draft, coverage ...)."""
+accreditation.py (draft, coverage, assess, action, readiness, casereview)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import sys
 
 import typer
 
-from ..cli_accreditation import register as register_accreditation
+from .accreditation import register as register_accreditation
 from .ask import ask, format_answer
 from .audit import audit_app
 from .bench import bench_app
@@ -21,7 +21,7 @@ __all__ = ["app", "format_answer", "main"]
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="IO Guide: cited answers from interventional oncology guidelines.")
 app.add_typer(bench_app, name="bench")
-register_accreditation(app)  # draft, coverage
+register_accreditation(app)  # draft, coverage, assess, action, readiness, casereview
 app.add_typer(audit_app, name="audit")
 app.command()(ask)
 app.command("eval", context_settings={"allow_extra_args": False})(eval_cmd)

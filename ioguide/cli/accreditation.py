@@ -1,10 +1,9 @@
-"""`ioguide draft` and `ioguide coverage` (table, import of the official wording, application export).
+"""`ioguide draft`, `coverage` (table, wording import, exports), `assess`, `action`, `readiness`, `casereview`.
 
-Registered on the main command by ioguide/cli.py: `register(app)`."""
+Registered on the root command by ioguide/cli/__init__.py: `register(app)`."""
 
 from __future__ import annotations
 
-import getpass
 import json
 import sys
 from datetime import date
@@ -12,29 +11,24 @@ from pathlib import Path
 
 import typer
 
-from .config import Settings
-from .errors import IOGuideError
+from ..config import Settings
+from ..errors import IOGuideError
+from .common import fail, user_name
 
 coverage_app = typer.Typer(no_args_is_help=False, help="IASIOS coverage: which requirements the centre's "
                                                         "documents support; import wording; export the application.")
 
 
 def _fail(exc: Exception, code: int = 2) -> None:
-    typer.echo(f"Error: {exc}", err=True)
-    raise typer.Exit(code)
+    fail(exc, code)
 
 
 def _user(author: str | None) -> str:
-    if author:
-        return author
-    try:
-        return getpass.getuser()
-    except Exception:  # noqa: BLE001 - no login name (containers): still record something
-        return "cli"
+    return author or user_name()
 
 
 def _open(settings: Settings):
-    from . import accreditation as acc
+    from .. import accreditation as acc
 
     store = acc.AccreditationStore(settings.db_path)
     standards = acc.load_standards()
@@ -42,7 +36,7 @@ def _open(settings: Settings):
 
 
 def _audit(settings: Settings, action: str, detail: dict, user: str) -> None:
-    from .storage import LocalDB
+    from ..storage import LocalDB
 
     LocalDB(settings.db_path).audit(action, detail, user=user)
 
@@ -78,7 +72,7 @@ def draft_cmd(
             if not typer.confirm(f"{message}\nDraft anew anyway?", default=False):
                 raise typer.Exit(1)
             force = True
-        from .service import Assistant
+        from ..service import Assistant
 
         assistant = Assistant.from_settings(settings, index)
         draft = acc.draft_requirement(assistant, store, req, author=user, force=force, k=k)
@@ -123,7 +117,7 @@ def coverage_cmd(
                                          f"{acc.NOT_DRAFTED}")
         assistant = None
         if refresh:
-            from .service import Assistant
+            from ..service import Assistant
 
             assistant = Assistant.from_settings(settings, index)
         progress = None
@@ -215,7 +209,7 @@ def export_cmd(
 
 
 def _db(settings: Settings):
-    from .storage import LocalDB
+    from ..storage import LocalDB
 
     return LocalDB(settings.db_path)
 
@@ -328,7 +322,7 @@ def casereview_draw_cmd(
     """Draw cases at random, reproducibly, and start a case review."""
     settings = Settings()
     try:
-        from . import accreditation as acc
+        from .. import accreditation as acc
 
         case_list = acc.read_case_list(cases)
         review = _case_reviews(settings, acc).draw(case_list, n, seed, _user(author), stratify,
@@ -336,7 +330,7 @@ def casereview_draw_cmd(
     except IOGuideError as exc:
         _fail(exc)
     if as_json:
-        from .accreditation.casereview import review_json
+        from ..accreditation.casereview import review_json
 
         typer.echo(json.dumps(review_json(review), ensure_ascii=False, indent=2))
         return
@@ -355,7 +349,7 @@ def casereview_record_cmd(
     """Record one checklist item for one drawn case."""
     settings = Settings()
     try:
-        from . import accreditation as acc
+        from .. import accreditation as acc
 
         _case_reviews(settings, acc).record(review_id, case_id, item, result, _user(author), note)
     except IOGuideError as exc:
@@ -367,8 +361,8 @@ def casereview_record_cmd(
 def casereview_summary_cmd(review_id: int | None = typer.Argument(None, help="Default: the latest review.")) -> None:
     """Rates per checklist item and the cases that failed one."""
     settings = Settings()
-    from . import accreditation as acc
-    from .accreditation.casereview import format_summary
+    from .. import accreditation as acc
+    from ..accreditation.casereview import format_summary
 
     reviews = _case_reviews(settings, acc)
     try:
