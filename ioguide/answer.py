@@ -1,8 +1,10 @@
 """Answers: the extractive composer (default, no LLM), follow-up rewriting, and the JSON contract.
 
 Every answer sentence is a sentence of a retrieved passage, quoted exactly with its character offsets; numbers
-and units are therefore never altered. When retrieval says the question is not covered, the answer abstains and
-names the documents that came closest.
+and units are therefore never altered. The sentence most likely to hold the asked fact (ioguide.sentence_rank)
+leads, with at most two supporting sentences, or the asked-for list trimmed to its likeliest items. When retrieval
+says the question is not covered, or no sentence is likely enough, the answer abstains and names the documents
+that came closest (quoting a marked "Not in the sources reviewed:" sentence when one explains why).
 """
 
 from __future__ import annotations
