@@ -217,3 +217,28 @@ def test_the_library_page_explains_a_document(tmp_path, monkeypatch, embedder):
     assert "printed on page 1" in shown and "rejected: a word-processor or production artefact" in shown
     sections = at.dataframe[-1].value
     assert "references" in set(sections["role"]) and "References" in set(sections["section"])
+
+
+def test_a_centre_policy_that_names_its_hospital_first_is_guidance_not_an_author_block(tmp_path):
+    """A hospital policy opens with the hospital's name: that text is the policy, and it must stay quotable."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=11)
+    pdf.multi_cell(0, 6, "Tumour Board Policy of the Example Children's Cancer Hospital. This policy applies to every "
+                         "child treated by interventional oncology at the Oncology Centre of the hospital.",
+                   new_x="LMARGIN", new_y="NEXT")
+    for heading, text in (("Meetings", "The multidisciplinary tumour board meets every Tuesday at 8 am in the "
+                                       "radiology seminar room."),
+                          ("Minutes", "The coordinator files the minutes of each meeting within two working days.")):
+        pdf.ln(4)
+        pdf.set_font("Helvetica", style="B", size=14)
+        pdf.multi_cell(0, 8, heading, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", size=11)
+        pdf.multi_cell(0, 6, text, new_x="LMARGIN", new_y="NEXT")
+    path = tmp_path / "tumour-board-policy.pdf"
+    pdf.output(str(path))
+    _, sections = load_file(path)
+    assert [s.role for s in sections] == ["body"] * len(sections), [(s.path, s.role) for s in sections]
+    assert any("Children's Cancer Hospital" in s.text for s in sections)

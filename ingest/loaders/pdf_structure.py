@@ -173,6 +173,28 @@ def _heading_of(text: str) -> str:
     return runin.group("h") if runin else line
 
 
+AFFILIATION_MIN_HITS = 2  # institution words ("Department", "University", "Hospital" ...) in the block at least
+AFFILIATION_MIN_SHARE = 0.4  # ... and this share of its characters on lines naming an institution or an e-mail
+AFFILIATION_MAX_CHARS = 2500  # an author block is short; longer untitled front text is the document's own
+AFFILIATION_MIN_CAPITALISED = 0.6  # institution lines are names: this share of their words capitalised at least
+_NAME_GLUE = frozenset("of and the for de di du la le des del der und y & at in".split())
+
+
+def _looks_like_affiliations(text: str) -> bool:
+    """Front matter before the first heading that reads as an author and affiliation block, not as guidance: a
+    short block mostly made of lines that name departments, hospitals or universities (a hospital policy that
+    begins by naming its hospital once is guidance)."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines or len(text) > AFFILIATION_MAX_CHARS:
+        return False
+    hits = len(_AFFILIATION.findall(text))
+    naming_lines = [line for line in lines if _AFFILIATION.search(line) or "@" in line]
+    words = [w for line in naming_lines for w in re.findall(r"[^\W\d_][\w'.-]*", line) if w.lower() not in _NAME_GLUE]
+    capitalised = sum(1 for w in words if w[0].isupper()) / len(words) if words else 0.0
+    return (hits >= AFFILIATION_MIN_HITS and capitalised >= AFFILIATION_MIN_CAPITALISED
+            and sum(map(len, naming_lines)) / sum(map(len, lines)) >= AFFILIATION_MIN_SHARE)
+
+
 def mark_roles(sections: list[Section]) -> list[Section]:
     """Split sections at structure headings (a line of their own, or run in at the start of a line) and give
     every section a role: from its heading path ("References" -> references), from such a heading, or
@@ -196,7 +218,8 @@ def mark_roles(sections: list[Section]) -> list[Section]:
             current_role = cut_role
         pieces.append((rest, current_role))
         for piece, piece_role in pieces:
-            if number == 0 and not section.path and piece_role == "body" and _AFFILIATION.search(piece.text):
+            if number == 0 and not section.path and piece_role == "body" and len(sections) > 1 \
+                    and _looks_like_affiliations(piece.text):
                 piece_role = "affiliations"
             if piece.text.strip():
                 out.append(replace(piece, role=piece_role))
