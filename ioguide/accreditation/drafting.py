@@ -7,7 +7,7 @@ import hashlib
 import re
 from dataclasses import dataclass, replace
 
-from ..text import content_terms
+from ..text import citation_label, content_terms
 from ..types import Answer, Citation, Hit
 from .standards import STATUSES, AccreditationError, Requirement
 from .store import AccreditationStore, Draft, Evidence
@@ -171,12 +171,11 @@ def assess(req: Requirement, centre: Answer, has_centre_docs: bool, thresholds: 
 
 
 def _cite_label(c: Citation) -> str:
-    return c.title + (f", p. {c.page}" if c.page is not None else "")
+    return citation_label(c.title, c.edition, pages=[c.page])
 
 
 def _passage_label(hit: Hit) -> str:
-    page = hit.chunk.page_start
-    return hit.chunk.title + (f" (p. {page})" if page else "")
+    return citation_label(hit.chunk.title, hit.chunk.edition, pages=[hit.chunk.page_start])
 
 
 def _short(text: str, n: int = 140) -> str:

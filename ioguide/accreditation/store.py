@@ -7,6 +7,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ..text import citation_label
 from .db import init_schema, now_iso, rows_as_dicts, transaction
 from .wording import WordingRow
 
@@ -24,8 +25,7 @@ class Evidence:
     indexed_at: str = ""
 
     def label(self) -> str:
-        pages = (", p. " + ", ".join(str(p) for p in self.pages)) if self.pages else ""
-        return f"{self.title}{pages}"
+        return citation_label(self.title, pages=self.pages)
 
 
 @dataclass(frozen=True)
