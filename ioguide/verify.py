@@ -42,9 +42,9 @@ NOVEL_MAX = 0.15  # share of the claim's content terms allowed to be absent from
 NUMBER_WINDOW_CLAIM = 6  # words each side of a claim's number that say what it counts
 NUMBER_WINDOW_QUOTE = 40  # ... and in the quote: the number's whole sentence, in practice, cut at the numbers
 NUMBER_WINDOW_NEAR = 4  # before and after it (see _number_contexts), though never fewer words than this each side
-NOVEL_FREE_FROM = 6  # a claim of this many terms or more may always hold one word the passage lacks
+NOVEL_FREE_FROM = 4  # a claim of this many terms or more may always hold one word the passage lacks
 COVER_MIN = 0.5  # share of the claim's content terms the supporting quote must hold (near-synonyms count)
-WORD_SIM = 0.7  # cosine between bare-word embeddings above which a passage word stands for a claim word
+WORD_SIM = 0.65  # cosine between bare-word embeddings above which a passage word stands for a claim word
 
 _MARKER_GROUP = re.compile(r"\[\s*(?:passages?\s*)?(\d{1,3}(?:\s*[,;]\s*(?:passages?\s*)?\d{1,3})*)\s*\]", re.I)
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -189,13 +189,13 @@ def _swapped_labels(claim: str, passage: str) -> list[str]:
     return sorted(set(out))
 
 
-def _number_contexts(text: str, window: int, bounded: bool = False) -> dict[str, set[str]]:
+def _number_contexts(text: str, window: int, bounded: bool = False) -> list[tuple[str, set[str]]]:
     """For each number of canonical text, the stems of the content words within window words of it in its own
     sentence; label words ("grade", "class") do not count, so "grade 2" is bound by what the grade is. With bounded
     (a passage's quote), only the words between the number's run ("1, 3 and 6 months" is one run) and the runs
     before and after it: in "clear cell (80–90%), papillary (10–15%) and chromophobe (4–5%)", 4 is about
     chromophobe, not clear cell."""
-    out: dict[str, set[str]] = {}
+    out: list[tuple[str, set[str]]] = []
     for a, b in sentence_spans(text):
         tokens = [t.lower() for t in _TOKEN.findall(text[a:b])]
         tokens = [t for t in tokens if t[0].isdigit() or (t not in STOPWORDS and t not in _FILLER
@@ -215,7 +215,7 @@ def _number_contexts(text: str, window: int, bounded: bool = False) -> dict[str,
                 if bounded:
                     near += tokens[max(0, i - NUMBER_WINDOW_NEAR):i] + tokens[i + 1:i + 1 + NUMBER_WINDOW_NEAR]
                 words = {_stem(w) for w in near if not w[0].isdigit()}
-                out.setdefault(f"{float(tokens[i]):g}", set()).update(words)
+                out.append((f"{float(tokens[i]):g}", words))
     return out
 
 
@@ -223,9 +223,12 @@ def _numbers_bound(claim: str, quote: str, exempt: frozenset[float] = frozenset(
     """Each number of the claim is about what the quote's same number is about: the claim's words next to it
     (NUMBER_WINDOW_CLAIM each side) share a word with the quote's words near that number in its sentence. Stops
     "fell from 24% to 10%" from passing on a quote where 10% is another figure, and "grade 2 meant X" on a quote
-    where X is grade 1."""
-    q_ctx = _number_contexts(quote, NUMBER_WINDOW_QUOTE, bounded=True)
-    for number, words in _number_contexts(claim, NUMBER_WINDOW_CLAIM).items():
+    where X is grade 1. Each occurrence in the claim is judged on its own: "four major subtypes ... (4–5%)" does
+    not borrow the words of its second 4."""
+    q_ctx: dict[str, set[str]] = {}
+    for number, words in _number_contexts(quote, NUMBER_WINDOW_QUOTE, bounded=True):
+        q_ctx.setdefault(number, set()).update(words)
+    for number, words in _number_contexts(claim, NUMBER_WINDOW_CLAIM):
         if float(number) not in exempt and words and number in q_ctx and not words & q_ctx[number]:
             return False
     return True
@@ -244,10 +247,15 @@ def _drops_negation(claim: str, claim_terms: set[str], passage: str) -> bool:
 
 
 def _negation_scopes(text: str) -> list[set[str]]:
-    """For each negation of text, the stems of the (up to three) content words after it in its clause."""
+    """For each negation of text, the stems of the (up to two) content words after it in its clause; a negated
+    number ("is not 48 hours") has that number as its scope."""
     out = []
     for m in _NEGATION.finditer(text):
         clause = re.split(r"[.;:,()]|\b(?:and|or|but|while|whereas|although)\b", text[m.end():], maxsplit=1)[0]
+        number = re.match(r"\s*(\d+(?:\.\d+)?)", clause)
+        if number:
+            out.append({f"#{float(number.group(1)):g}"})
+            continue
         words = [t for t in content_terms(clause) if t not in _FILLER and not t[0].isdigit() and t not in UNITS][:2]
         out.append({_stem(t) for t in words})
     return out
