@@ -381,6 +381,21 @@ def _near_terms(novel_words: list[str], passage_words: list[str], word_vectors: 
             for w, row in zip(novel_words, sims, strict=True)}
 
 
+def _list_sizes(text: str) -> set[float]:
+    """The numbers of items of the bulleted lists of a passage. A claim's count of the items it lists ("three aims:
+    a, b and c") is accepted only when the passage lists that many: how a claim's own list splits into items is
+    ambiguous ("as part of an institution, such as a hospital department, or as an independent entity")."""
+    sizes, run = set(), 0
+    for line in text.split("\n") + [""]:
+        if BULLET.match(line):
+            run += 1
+        elif line.strip() or run:
+            if run:
+                sizes.add(float(run))
+            run = 0
+    return sizes
+
+
 def _reason_missing(missing, body: str, p: int) -> str:
     return f"states {', '.join(describe(q, body) for q in missing)}, not in passage {p + 1}"
 
@@ -433,7 +448,7 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         body = bodies[id(claim)]
         header = _canonical(" ".join((chunk.title, chunk.section, chunk.edition)))
         passage = header + "\n" + _canonical(chunk.text)
-        counts = frozenset(list_counts(body))
+        counts = frozenset(list_counts(body) & _list_sizes(chunk.text))
         claim_q = [q for q in quantities(body, carry=False) if q.dim is not None or q.raw not in counts]
         missing = missing_quantities(claim_q, quantities(passage))
         if missing:

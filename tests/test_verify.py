@@ -138,8 +138,8 @@ def test_a_count_is_a_list_count_only_when_it_counts_the_listed_items(text, coun
 BOTH_GRADES = ("In 2017, a complication that prolongs the hospital stay by less than 48 h and needs no extra "
                "treatment is grade 2. Once additional therapy is needed, the event moves to grade 3. For lung biopsy, "
                "pneumothorax of any size occurs in 15–25% of cases and needs a chest tube in 4–6%. CT slices should "
-               "be at most 3 mm thick. Follow-up imaging aims to detect residual tumour early, to detect local tumour "
-               "progression and to find new lesions.")
+               "be at most 3 mm thick. Follow-up imaging aims:\n- to detect residual tumour early;\n- to detect local "
+               "tumour progression;\n- to find new lesions.")
 
 
 def both_row(answer_id: str, answer: str, label: str) -> dict:
