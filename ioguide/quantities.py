@@ -145,3 +145,86 @@ def describe(q: Quantity, text: str) -> str:
             if _same(float(n), q.raw) and (UNITS.get((m.group(2) or "").lower(), (None,))[0] == q.dim):
                 return f"{n} {m.group(2)}" if m.group(2) else n
     return f"{q.raw:g}"
+
+
+# Comparators before a number ("more than 40", "at most 3 mm", "no thicker than 3 mm") or after it ("5 mm or less"),
+# read as a direction: +1 (the amount is a lower bound) or -1 (an upper bound). "no"/"not" before a comparative
+# turns it round: "no thicker than 3 mm" is "at most 3 mm".
+_UP_WORDS = "more|greater|longer|larger|higher|bigger|thicker|older|wider|heavier|later"
+_DOWN_WORDS = "less|fewer|shorter|smaller|lower|younger|thinner|narrower|lighter|earlier"
+_PRE = re.compile(
+    rf"(?:\b(?P<neg>no|not)\s+)?\b(?:(?P<up>(?:{_UP_WORDS})\s+than|over|above|exceeding|in excess of|at least|"
+    rf"a minimum of|minimum of|beyond)|"
+    rf"(?P<down>(?:{_DOWN_WORDS})\s+than|under|below|at most|up to|a maximum of|maximum of))"
+    rf"\s+(?:an?\s+)?(?:about\s+|approximately\s+|around\s+)?(?=\d)", re.I)
+_POST = re.compile(r"\s+or\s+(?:(?P<up>more|greater|higher|above|longer|larger|over)|"
+                   r"(?P<down>less|fewer|lower|below|shorter|smaller|under))\b", re.I)
+
+
+def comparators(text: str) -> list[tuple[Quantity, int]]:
+    """The bounded quantities of canonical text with their direction: "more than 40 societies" -> (40, +1),
+    "no thicker than 3 mm" -> (3 mm, -1), "5 mm or less" -> (5 mm, -1), "under 48 h" -> (48 h, -1)."""
+    out: list[tuple[Quantity, int]] = []
+    for m in _PRE.finditer(text):
+        sign = 1 if m.group("up") else -1
+        if m.group("neg"):
+            sign = -sign
+        found = quantities(text[m.end():], carry=False)
+        if found:
+            out.append((found[0], sign))
+    for m in _RUN.finditer(text):
+        post = _POST.match(text, m.end())
+        if post:
+            sign = 1 if post.group("up") else -1
+            unit = (m.group(2) or "").lower()
+            dim, factor = UNITS.get(unit, (None, 1.0))
+            last = float(_NUM_IN_RUN.findall(m.group(1))[-1])
+            out.append((Quantity(last, dim, last * factor), sign))
+    return out
+
+
+def missing_bounds(claim: str, source: str) -> list[tuple[Quantity, int]]:
+    """The bounds of claim ("more than 42") that source does not state in the same direction for the same amount:
+    "over 42" is not in "42", nor "thicker than 3 mm" in "at most 3 mm thick". A claim number without a comparator
+    is not judged here."""
+    src = comparators(source)
+    return [(q, s) for q, s in comparators(claim)
+            if not any(s == t and r.dim == q.dim and _same(r.value if r.dim else r.raw, q.value if q.dim else q.raw)
+                       for r, t in src)]
+
+
+_RANGE = re.compile(rf"(?<![\w.])({_NUM})\s*(?:–|-|to)\s*({_NUM})(?![\w.])")
+
+
+def conflicting_ranges(claim: str, source: str) -> list[tuple[float, float]]:
+    """The ranges of claim ("25–25%") that source does not state, where source gives one of their bounds in
+    another range ("15–25%"): a bound moved within a stated range."""
+    src = [(float(a), float(b)) for a, b in _RANGE.findall(source)]
+    out = []
+    for a, b in ((float(x), float(y)) for x, y in _RANGE.findall(claim)):
+        if (a, b) not in src and any(a in r or b in r for r in src):
+            out.append((a, b))
+    return out
+
+
+_COUNT = re.compile(r"(?<![\w.])(\d{1,2})\s+(?!(?:" + _UNIT_ALT + r")\b)([^\W\d_]+(?:\s+[^\W\d_]+){0,4})\s*:\s*(.+)$",
+                    re.I)
+_PAREN_COUNT = re.compile(r"(?<![\w.])(\d{1,2})\s+([^\W\d_]+(?:\s+[^\W\d_]+){0,4})\s*\(([^()]+)\)", re.I)
+_ASIDE = re.compile(r"^\s*(?:where|if|when|as|such as|for example)\b(?:\s+\S+){0,2}\s*$", re.I)
+
+
+def list_counts(text: str) -> set[float]:
+    """Counts of canonical text that count the items it lists: "3 aims: a, b and c" -> {3}; "5 core items (a, c,
+    e, f and g)" -> {5}. A true summary states such a count although the passage only lists the items."""
+    out: set[float] = set()
+    for pattern in (_COUNT, _PAREN_COUNT):
+        for m in pattern.finditer(text):
+            items = m.group(3).rstrip(" .")
+            parts = [p for p in re.split(r"[,;]|\s+(?:and|or)\s+", items) if p.strip()]
+            commas = [p for p in re.split(r"[,;]", items) if p.strip()]
+            tail = 1 if commas and re.search(r"\s(?:and|or)\s", commas[-1]) else 0
+            top = [p for p in re.split(r",?\s+(?:and|or)\s+", items) if p.strip()]
+            plain = [p for p in parts if not _ASIDE.match(p)]
+            if int(m.group(1)) in (len(parts), len(commas) + tail, len(top), len(plain)) and int(m.group(1)) >= 2:
+                out.add(float(m.group(1)))
+    return out

@@ -20,7 +20,16 @@ from functools import lru_cache
 
 import numpy as np
 
-from .quantities import UNITS, canonical_text, describe, missing_quantities, quantities
+from .quantities import (
+    UNITS,
+    canonical_text,
+    conflicting_ranges,
+    describe,
+    list_counts,
+    missing_bounds,
+    missing_quantities,
+    quantities,
+)
 from .text import BULLET, STOPWORDS, content_terms, sentence_spans
 from .types import Hit
 
@@ -31,17 +40,21 @@ SIM_MIN = 0.45  # cosine between the answer sentence and the supporting passage 
 PAIR_PENALTY = 0.05  # a quote of two sentences must support the claim clearly better than either sentence alone
 NOVEL_MAX = 0.15  # share of the claim's content terms allowed to be absent from the cited passage (rounded down)
 NUMBER_WINDOW_CLAIM = 6  # words each side of a claim's number that say what it counts
-NUMBER_WINDOW_QUOTE = 40  # ... and in the quote: the number's whole sentence, in practice
-NOVEL_FREE_FROM = 6  # a claim of this many terms or more may always hold one word the passage lacks
+NUMBER_WINDOW_QUOTE = 40  # ... and in the quote: the number's whole sentence, in practice, cut at the numbers
+NUMBER_WINDOW_NEAR = 4  # before and after it (see _number_contexts), though never fewer words than this each side
+NOVEL_FREE_FROM = 4  # a claim of this many terms or more may always hold one word the passage lacks
 COVER_MIN = 0.5  # share of the claim's content terms the supporting quote must hold (near-synonyms count)
-WORD_SIM = 0.7  # cosine between bare-word embeddings above which a passage word stands for a claim word
+WORD_SIM = 0.65  # cosine between bare-word embeddings above which a passage word stands for a claim word
 
 _MARKER_GROUP = re.compile(r"\[\s*(?:passages?\s*)?(\d{1,3}(?:\s*[,;]\s*(?:passages?\s*)?\d{1,3})*)\s*\]", re.I)
 _MARKER = re.compile(r"\[(\d{1,3})\]")
 _MARKERS_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d{1,3}\])+)")
 _ENDS_WITH_MARKER = re.compile(r"\[\d{1,3}\]\W*$")
 _LEAD_IN = re.compile(r"^\s*(?:answer|response)\s*:\s*", re.I)
-_NEGATION = re.compile(r"\b(not|no|never|none|cannot|without|neither|nor)\b|(n't)\b", re.I)
+# "no"/"not" before a comparative ("no thicker than 3 mm", "not more than") states a bound, judged with the
+# numbers (quantities.comparators), not a negation; "rather than" negates what follows it.
+_NEGATION = re.compile(r"\b(not|no|never|none|cannot|without|neither|nor|rather than)\b(?!\s+\w+er\s+than\b|"
+                       r"\s+(?:more|less|fewer)\s+than\b)|(n't)\b", re.I)
 _STRONG_NEGATION = {"not", "n't", "cannot", "never"}
 # Passage text that speaks to an AI rather than about medicine: never accepted as support, whatever it says.
 _INSTRUCTION = re.compile(
@@ -56,7 +69,12 @@ _FILLER = frozenset("""according say says said state states stated stating note 
     not no never none cannot without neither nor
     while whereas although though because since therefore thus hence however whether either each every many much
     together inside during afterwards afterward meant means mean make makes made put puts set sets give gives given
-    giving take takes taken took up off out case cases way ways""".split())
+    giving take takes taken took up off out case cases way ways report reports reported suggest suggests
+    suggested add adds added show shows showed shown under below above over exceeding""".split())
+# Comparatives stemmed to their adjective, so "no thicker than" finds "at most 3 mm thick".
+_COMPARATIVE = {"thicker": "thick", "longer": "long", "larger": "large", "shorter": "short", "smaller": "small",
+                "bigger": "big", "higher": "high", "lower": "low", "greater": "great", "older": "old",
+                "younger": "young", "wider": "wide", "thinner": "thin"}
 
 _LABEL = re.compile(r"\b(grades?|class(?:es)?|stages?|child-pugh|asa|standards?|types?|levels?|tiers?|"
                     r"categor(?:y|ies)|bclc)\s+((?:\d{1,2}[a-c]?|[a-d])\b(?:\s*(?:–|-|to|and|or|,)\s*"
@@ -84,6 +102,7 @@ def _stem(term: str) -> str:
     """The Snowball stem (PyStemmer, as BM25 uses), spelling unified first: "embolization" ~ "embolisation"."""
     if term[:1].isdigit():
         return term
+    term = _COMPARATIVE.get(term, term)
     with _STEMMER_LOCK:
         return _stemmer().stemWord(term.replace("z", "s"))
 
@@ -116,12 +135,12 @@ def _labels(text: str, expand: bool = True) -> set[str]:
     for m in _LABEL.finditer(text):
         kind = m.group(1).lower()
         kind = _LABEL_KIND.get(kind, kind[:-1] if kind.endswith("s") and kind != "class" else kind)
-        ranges = re.findall(r"\b(\d{1,2})\s*(?:to|–|-)\s*(\d{1,2})\b", m.group(2))
+        ranges = re.findall(r"\b(\d{1,2}|[a-d])\s*(?:to|–|-)\s*(\d{1,2}|[a-d])\b", m.group(2).lower())
         bounds = {x for r in ranges for x in r}
         ids = [i for i in re.findall(r"\b(?:\d{1,2}[a-c]?|[a-d])\b", m.group(2), re.I) if expand or i not in bounds]
         for a, b in ranges:
             ids.append(f"{a}-{b}")
-            if expand and int(a) < int(b) <= int(a) + 10:
+            if expand and a.isdigit() and b.isdigit() and int(a) < int(b) <= int(a) + 10:
                 ids += [str(i) for i in range(int(a), int(b) + 1)]
         out.update(f"{kind} {i.lower()}" for i in ids)
     out.update(f"sub {m.lower()}" for m in _SUBGRADE.findall(text))
@@ -131,29 +150,86 @@ def _labels(text: str, expand: bool = True) -> set[str]:
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+")
 
 
-def _number_contexts(text: str, window: int) -> dict[str, set[str]]:
+def _label_segments(text: str) -> list[tuple[set[str], set[str]]]:
+    """(labels, stems) for each label of canonical text with the words it owns: those of its sentence from the end
+    of the label before it to the start of the label after it. In "grade 4 mild sequelae, grade 5 severe sequelae"
+    grade 4 owns "mild" and grade 5 "severe"."""
+    out = []
+    for a, b in sentence_spans(text):
+        sentence = text[a:b]
+        found = list(_LABEL.finditer(sentence))
+        for i, m in enumerate(found):
+            lo = found[i - 1].end() if i else 0
+            hi = found[i + 1].start() if i + 1 < len(found) else len(sentence)
+            words = _terms(sentence[lo:m.start()] + " " + sentence[m.end():hi]) - _LABEL_WORDS
+            out.append((_labels(m.group(0)), words))
+    return out
+
+
+def _swapped_labels(claim: str, passage: str) -> list[str]:
+    """The claim's labels that the passage gives to something else: the passage label whose own words best match
+    the claim label's own words is another label of the same kind ("... needs no extra treatment is grade 3" where
+    the passage's sentence with those words says grade 2, though its next sentence names grade 3)."""
+    segments = _label_segments(passage)
+    claimed = _labels(claim)
+    out = []
+    for labels, words in _label_segments(claim):
+        for label in labels:
+            kind = label.split(" ")[0]
+            scored = [(len(words & w), ls) for ls, w in segments if any(x.split(" ")[0] == kind for x in ls)]
+            if not scored or not words:
+                continue
+            top = max(n for n, _ls in scored)
+            best = set().union(*(ls for n, ls in scored if n == top))
+            # "grade 3" is found in "grade 3a"; a best match naming another label of the claim is ambiguous ("the
+            # cut-off between grade 2 and grade 3"), not a swap
+            if top >= min(2, len(words)) and not any(x == label or x.startswith(label) and x[-1].isalpha()
+                                                     or x in claimed for x in best):
+                out.append(label)
+    return sorted(set(out))
+
+
+def _number_contexts(text: str, window: int, bounded: bool = False) -> list[tuple[str, set[str]]]:
     """For each number of canonical text, the stems of the content words within window words of it in its own
-    sentence; label words ("grade", "class") do not count, so "grade 2" is bound by what the grade is."""
-    out: dict[str, set[str]] = {}
+    sentence; label words ("grade", "class") do not count, so "grade 2" is bound by what the grade is. With bounded
+    (a passage's quote), only the words between the number's run ("1, 3 and 6 months" is one run) and the runs
+    before and after it: in "clear cell (80–90%), papillary (10–15%) and chromophobe (4–5%)", 4 is about
+    chromophobe, not clear cell."""
+    out: list[tuple[str, set[str]]] = []
     for a, b in sentence_spans(text):
         tokens = [t.lower() for t in _TOKEN.findall(text[a:b])]
         tokens = [t for t in tokens if t[0].isdigit() or (t not in STOPWORDS and t not in _FILLER
                                                           and t not in _LABEL_WORDS)]
-        for i, t in enumerate(tokens):
-            if t[0].isdigit():
-                near = tokens[max(0, i - window):i] + tokens[i + 1:i + 1 + window]
-                out.setdefault(f"{float(t):g}", set()).update(_stem(w) for w in near if not w[0].isdigit())
+        digits = [i for i, t in enumerate(tokens) if t[0].isdigit()]
+        runs: list[list[int]] = []
+        for i in digits:
+            if runs and runs[-1][-1] == i - 1:
+                runs[-1].append(i)
+            else:
+                runs.append([i])
+        for r, run in enumerate(runs):
+            lo = runs[r - 1][-1] + 1 if bounded and r else 0
+            hi = runs[r + 1][0] if bounded and r + 1 < len(runs) else len(tokens)
+            for i in run:
+                near = tokens[max(lo, i - window):i] + tokens[i + 1:min(hi, i + 1 + window)]
+                if bounded:
+                    near += tokens[max(0, i - NUMBER_WINDOW_NEAR):i] + tokens[i + 1:i + 1 + NUMBER_WINDOW_NEAR]
+                words = {_stem(w) for w in near if not w[0].isdigit()}
+                out.append((f"{float(tokens[i]):g}", words))
     return out
 
 
-def _numbers_bound(claim: str, quote: str) -> bool:
+def _numbers_bound(claim: str, quote: str, exempt: frozenset[float] = frozenset()) -> bool:
     """Each number of the claim is about what the quote's same number is about: the claim's words next to it
     (NUMBER_WINDOW_CLAIM each side) share a word with the quote's words near that number in its sentence. Stops
     "fell from 24% to 10%" from passing on a quote where 10% is another figure, and "grade 2 meant X" on a quote
-    where X is grade 1."""
-    q_ctx = _number_contexts(quote, NUMBER_WINDOW_QUOTE)
-    for number, words in _number_contexts(claim, NUMBER_WINDOW_CLAIM).items():
-        if words and number in q_ctx and not words & q_ctx[number]:
+    where X is grade 1. Each occurrence in the claim is judged on its own: "four major subtypes ... (4–5%)" does
+    not borrow the words of its second 4."""
+    q_ctx: dict[str, set[str]] = {}
+    for number, words in _number_contexts(quote, NUMBER_WINDOW_QUOTE, bounded=True):
+        q_ctx.setdefault(number, set()).update(words)
+    for number, words in _number_contexts(claim, NUMBER_WINDOW_CLAIM):
+        if float(number) not in exempt and words and number in q_ctx and not words & q_ctx[number]:
             return False
     return True
 
@@ -171,20 +247,28 @@ def _drops_negation(claim: str, claim_terms: set[str], passage: str) -> bool:
 
 
 def _negation_scopes(text: str) -> list[set[str]]:
-    """For each negation of text, the stems of the (up to three) content words after it in its clause."""
+    """For each negation of text, the stems of the (up to two) content words after it in its clause; a negated
+    number ("is not 48 hours") has that number as its scope."""
     out = []
     for m in _NEGATION.finditer(text):
         clause = re.split(r"[.;:,()]|\b(?:and|or|but|while|whereas|although)\b", text[m.end():], maxsplit=1)[0]
+        number = re.match(r"\s*(\d+(?:\.\d+)?)", clause)
+        if number:
+            out.append({f"#{float(number.group(1)):g}"})
+            continue
         words = [t for t in content_terms(clause) if t not in _FILLER and not t[0].isdigit() and t not in UNITS][:2]
         out.append({_stem(t) for t in words})
     return out
 
 
-def _negation_agrees(claim: str, claim_terms: set[str], quote: str) -> bool:
+def _negation_agrees(claim: str, claim_terms: set[str], quote: str, near: dict[str, set[str]] | None = None) -> bool:
     """Every negation of the claim negates what a negation of the quote negates (their scopes share a word), and
     no negation of the quote is dropped: a quote negation whose scope the claim repeats must be negated in the claim
     too. "is not recommended" from "is recommended" fails; so does "is recommended" from "is not recommended"."""
-    c_scopes, q_scopes = _negation_scopes(claim), _negation_scopes(quote)
+    near = near or {}
+    c_scopes = [c | {s for t in c for s in near.get(t, ())} for c in _negation_scopes(claim)]
+    q_scopes = _negation_scopes(quote)
+    claim_terms = claim_terms | {s for t in claim_terms for s in near.get(t, ())}
     for c in c_scopes:
         if not any(c & q or not c for q in q_scopes):
             return False
@@ -297,6 +381,21 @@ def _near_terms(novel_words: list[str], passage_words: list[str], word_vectors: 
             for w, row in zip(novel_words, sims, strict=True)}
 
 
+def _list_sizes(text: str) -> set[float]:
+    """The numbers of items of the bulleted lists of a passage. A claim's count of the items it lists ("three aims:
+    a, b and c") is accepted only when the passage lists that many: how a claim's own list splits into items is
+    ambiguous ("as part of an institution, such as a hospital department, or as an independent entity")."""
+    sizes, run = set(), 0
+    for line in text.split("\n") + [""]:
+        if BULLET.match(line):
+            run += 1
+        elif line.strip() or run:
+            if run:
+                sizes.add(float(run))
+            run = 0
+    return sizes
+
+
 def _reason_missing(missing, body: str, p: int) -> str:
     return f"states {', '.join(describe(q, body) for q in missing)}, not in passage {p + 1}"
 
@@ -349,7 +448,8 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         body = bodies[id(claim)]
         header = _canonical(" ".join((chunk.title, chunk.section, chunk.edition)))
         passage = header + "\n" + _canonical(chunk.text)
-        claim_q = quantities(body, carry=False)
+        counts = frozenset(list_counts(body) & _list_sizes(chunk.text))
+        claim_q = [q for q in quantities(body, carry=False) if q.dim is not None or q.raw not in counts]
         missing = missing_quantities(claim_q, quantities(passage))
         if missing:
             failures.setdefault(id(claim), _reason_missing(missing, body, p))
@@ -358,6 +458,10 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         if labels - _labels(passage):
             failures.setdefault(id(claim), f"states {', '.join(sorted(labels - _labels(passage)))}, not in "
                                            f"passage {p + 1}")
+            continue
+        swapped = _swapped_labels(body, _canonical(chunk.text))
+        if swapped:
+            failures.setdefault(id(claim), f"states {', '.join(swapped)}, where passage {p + 1} gives another")
             continue
         terms = _claim_terms(body)
         if _drops_negation(body, terms, passage):
@@ -374,13 +478,13 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         header_q = quantities(header)
         claim_q = [q for q in claim_q if missing_quantities([q], header_q)]
         best: tuple[float, float, int, int] | None = None  # the best quote that also shows the claim's labels
-        closest: tuple[float, set[str]] | None = None  # the best quote whatever its labels, and its labels
+        closest: tuple[float, bool] | None = None  # the best quote whatever its negations, and whether they agree
         context = _terms(header)
         for (a, b, pair, lead), qvec in zip(quotes[p], quote_vecs[p], strict=True):
             raw = chunk.text[a:b]
             quote = _canonical(raw)
-            if (missing_quantities(claim_q, quantities(quote)) or not _numbers_bound(body, quote)
-                    or not _negation_agrees(body, terms, quote) or _INSTRUCTION.search(raw)):
+            if (missing_quantities(claim_q, quantities(quote)) or not _numbers_bound(body, quote, counts)
+                    or missing_bounds(body, quote) or conflicting_ranges(body, quote) or _INSTRUCTION.search(raw)):
                 continue
             q_terms = _terms(quote) | context | _terms(_canonical(lead))
             covered = _coverage(terms, q_terms, near)
@@ -388,19 +492,17 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
                 continue
             sim = float(np.dot(vec, qvec))
             score = 0.6 * sim + 0.4 * covered - (PAIR_PENALTY if pair else 0.0)
-            q_labels = _labels(quote + "\n" + header)
+            agrees = _negation_agrees(body, terms, quote, near)
             if closest is None or score > closest[0]:
-                closest = (score, q_labels)
-            if labels - q_labels:
+                closest = (score, agrees)
+            if not agrees or labels - _labels(quote + "\n" + header):
                 continue
             if best is None or score > best[0]:
                 best = (score, sim, a, b)
-        # A label swap: the sentence that best matches the rest of the claim gives another label of the same kind
-        # ("needs no extra treatment ... grade 3" best matches the grade 2 sentence).
-        swapped = sorted(lbl for lbl in labels if closest is not None and lbl not in closest[1]
-                         and any(other.split(" ")[0] == lbl.split(" ")[0] for other in closest[1]))
-        if swapped:
-            failures.setdefault(id(claim), f"states {', '.join(swapped)}, where passage {p + 1} gives another")
+        # The quote the claim matches best must agree with it on negation: "needs a extra treatment" is not saved
+        # by another sentence of the passage that lacks the "no".
+        if closest is not None and not closest[1]:
+            failures.setdefault(id(claim), f"negates what passage {p + 1} does not, or drops its negation")
             continue
         if best is None or best[0] < SUPPORT_MIN or best[1] < SIM_MIN:
             failures.setdefault(id(claim), f"not supported by passage {p + 1}")

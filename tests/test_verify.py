@@ -9,7 +9,14 @@ import pytest
 from typer.testing import CliRunner
 
 from ioguide.cli import app
-from ioguide.quantities import canonical_text, missing_quantities, quantities
+from ioguide.quantities import (
+    canonical_text,
+    conflicting_ranges,
+    list_counts,
+    missing_bounds,
+    missing_quantities,
+    quantities,
+)
 
 PASSAGE = ("Grade 2: unplanned prolonged hospital stay of less than 48 h, with no additional therapy. "
            "Grade 3: additional therapy was needed, or the hospital stay was longer than 48 h, but there were no "
@@ -96,3 +103,68 @@ def test_bench_verify_names_the_file_line_and_field_of_bad_input(tmp_path):
     result = CliRunner().invoke(app, ["bench", "verify", str(path)])
     assert result.exit_code == 2
     assert f"{path}, line 2: field 'label' must be" in result.output
+
+
+@pytest.mark.parametrize(("claim", "source", "missing"), [
+    ("over 42 societies", "supported by more than 40 societies; the press release gave 42", True),
+    ("more than 40 societies", "supported by more than 40 societies", False),
+    ("slices a thicker than 3 mm", "CT slices should be at most 3 mm thick", True),
+    ("slices no thicker than three millimetres", "CT slices should be at most 3 mm thick", False),
+    ("margins under 0.5 cm", "margins of 5 mm or less", False),
+    ("margins over 0.5 cm", "margins of 5 mm or less", True),
+    ("a stay longer than 48 h", "the stay is prolonged beyond 48 h", False),
+])
+def test_comparators_are_compared_by_direction(claim, source, missing):
+    assert bool(missing_bounds(canonical_text(claim), canonical_text(source))) is missing
+
+
+def test_a_range_bound_moved_within_a_stated_range_is_found():
+    source = "pneumothorax in 15–25% of cases and a chest tube in 4–6%"
+    assert conflicting_ranges("pneumothorax in 25–25% of cases", source) == [(25.0, 25.0)]
+    assert not conflicting_ranges("pneumothorax in 15 to 25% of cases", source)
+
+
+@pytest.mark.parametrize(("text", "counts"), [
+    ("The guideline names three aims: consolidating the fracture, relieving pain and, where possible, restoring "
+     "height.", {3.0}),
+    ("Standard 1 has five core items (a, c, e, f and g).", {5.0}),
+    ("The checklist has two parts: Sign-in, done before, and Sign-out, done after it.", {2.0}),
+    ("The guideline names four aims: consolidating the fracture, relieving pain and restoring height.", set()),
+])
+def test_a_count_is_a_list_count_only_when_it_counts_the_listed_items(text, counts):
+    assert list_counts(canonical_text(text)) == counts
+
+
+BOTH_GRADES = ("In 2017, a complication that prolongs the hospital stay by less than 48 h and needs no extra "
+               "treatment is grade 2. Once additional therapy is needed, the event moves to grade 3. For lung biopsy, "
+               "pneumothorax of any size occurs in 15–25% of cases and needs a chest tube in 4–6%. CT slices should "
+               "be at most 3 mm thick. Follow-up imaging aims:\n- to detect residual tumour early;\n- to detect local "
+               "tumour progression;\n- to find new lesions.")
+
+
+def both_row(answer_id: str, answer: str, label: str) -> dict:
+    return {"id": answer_id, "label": label, "answer": answer,
+            "passages": [{"n": 1, "title": "Complications and follow-up", "section": "", "text": BOTH_GRADES}]}
+
+
+def test_bench_verify_catches_swaps_and_flips_that_the_quote_seems_to_hold(tmp_path):
+    path = tmp_path / "answers.jsonl"
+    write_answers(path, [
+        both_row("t-count", "Follow-up imaging has three aims: detecting residual tumour early, detecting local "
+                            "tumour progression and finding new lesions [1].", "true"),
+        both_row("t-bound", "CT slices should be no thicker than three millimetres [1].", "true"),
+        # the next sentence names grade 3, but the words of this claim are those of the grade 2 sentence
+        both_row("f-grade", "A complication that prolongs the hospital stay by less than 48 h and needs no extra "
+                            "treatment is grade 3 [1].", "false"),
+        both_row("f-no", "A complication that prolongs the hospital stay by less than 48 h and needs a extra "
+                         "treatment is grade 2 [1].", "false"),
+        both_row("f-bound", "CT slices should be thicker than 3 mm [1].", "false"),
+        both_row("f-range", "For lung biopsy, pneumothorax of any size occurs in 25–25% of cases [1].", "false"),
+        both_row("f-count", "Follow-up imaging has four aims: detecting residual tumour early, detecting local "
+                            "tumour progression and finding new lesions [1].", "false"),
+    ])
+    result = CliRunner().invoke(app, ["bench", "verify", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    by_id = {r["id"]: r for r in json.loads(result.output)["results"]}
+    assert [i for i, r in by_id.items() if r["kept"] != i.startswith("t-")] == []
+    assert by_id["f-grade"]["removed"][0]["reason"] == "states grade 3, where passage 1 gives another"
