@@ -18,7 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from .retrieve import Retrieval, word_alternative
-from .sentence_rank import Asked, answer_probability, read_question, sentence_features
+from .sentence_rank import Asked, answer_probability, read_question, sentence_features, slot_filled
 from .text import BULLET, citation_label, content_terms
 from .types import Answer, Chunk, Citation, Hit
 
@@ -39,6 +39,8 @@ MAX_LIST_ITEMS = 8  # items of an asked-for list at most (the most likely ones, 
 REPEAT_COSINE = 0.85  # a sentence this close to a chosen one says the same thing again
 REPEAT_TERM_SHARE = 0.8  # ... as does one sharing more than this share of its content words
 UNKNOWN_MIN_PIECES = 3  # a word the tokenizer cuts into this many pieces or more is rare in English
+SLOT_KINDS = ("number", "duration", "who", "definition", "other")  # kinds whose asked figure must be given
+SLOT_RESCUE_MIN_P = 0.5  # a sentence giving the asked figure may lead instead when at least this likely
 TYPO_RATIO = 0.8  # difflib ratio at which an unknown word counts as a typo of an indexed one
 
 
@@ -200,6 +202,14 @@ def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSour
         return abstain(question, retrieval, "extractive",
                        notes=(f"No indexed document mentions: {', '.join(unknown)}.",))
     chosen = _choose(asked, cands, facts, rows, hits)
+    if asked.kind in SLOT_KINDS and not slot_filled(retrieval.query, [c.text for c in chosen]):
+        # The question names the unit of the figure it asks for (mm, weeks, a fee's amount ...), and the chosen
+        # sentences give no such figure: they are about the asked thing, not its value.
+        filled = [c for c in facts if c.score >= SLOT_RESCUE_MIN_P and slot_filled(retrieval.query, [c.text])]
+        if not filled:
+            return abstain(question, retrieval, "extractive",
+                           notes=("The closest passages do not give the asked figure.",))
+        chosen = _choose(asked, cands, filled, rows, hits)
     # Read well: passages in rank order, sentences in text order within a passage.
     chosen.sort(key=lambda c: (c.passage, c.start))
     answer = build_answer(question, retrieval, chosen, "extractive")

@@ -165,3 +165,50 @@ def answer_probability(features: np.ndarray, path: Path = RANKER_FILE) -> np.nda
     z = features @ weights + intercept
     return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
+
+
+# --- Is the asked slot filled? ---------------------------------------------------------------------------------
+# A question that names the unit of the figure it asks for ("margin in mm", "how many weeks", "how much is the
+# fee", "power in watts") is answered only by a sentence that gives a number in that unit; one that says the thing
+# exists ("an annual fee is invoiced") or names a figure of another kind does not fill the slot.
+_NUM = r"(?:\d+(?:[.,]\d+)?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty)"
+_TIME_UNITS = r"(?:h|hrs?|hours?|days?|weeks?|wks?|months?|years?|yrs?|minutes?|mins?|seconds?)"
+_SLOTS: tuple[tuple[re.Pattern, re.Pattern], ...] = tuple(
+    (re.compile(asked, re.I), re.compile(given, re.I)) for asked, given in (
+        # money: the amount of a fee or cost
+        (r"\bhow much (?:is|are|does|do|will)\b.*\b(?:fee|fees|cost|costs|charge|price)\b|"
+         r"\b(?:fee|cost|price) amount\b|\bhow much\b.*\b(?:cost|charge|pay)\b",
+         r"(?:[€$£]\s?\d|\b\d[\d.,]*\s?(?:€|eur|euros?|usd|dollars?|gbp|pounds?|chf)\b)"),
+        # a time span asked in time units
+        (r"\bhow many (?:days|weeks|months|years|hours|minutes)\b|\bhow (?:long|soon)\b|"
+         r"\bin (?:days|weeks|months|years|hours|minutes)\b",
+         rf"\b{_NUM}(?:\s*(?:to|-|–|or|and)\s*{_NUM})?[- ]?{_TIME_UNITS}\b|\b\d+\s*h\b"),
+        # lengths: margins, sizes, distances
+        (r"\b(?:in (?:mm|cm|millimet\w*|centimet\w*)|margin|diameter|distance)\b",
+         r"\b\d+(?:[.,]\d+)?\s*(?:mm|cm|millimet\w*|centimet\w*)\b"),
+        (r"\b(?:watts?|power)\b", r"\b\d+(?:[.,]\d+)?\s*(?:w|watts?|kw)\b"),
+        (r"\btemperature\b|°", r"\b-?\d+(?:[.,]\d+)?\s*(?:°|degrees?\b|ºc)"),
+        (r"\b(?:gy|gray|absorbed dose)\b", r"\b\d+(?:[.,]\d+)?\s*gy\b"),
+        (r"\bkappa\b|\binter-?observer\b|\bagreement\b", r"\b(?:0?[.,]\d+|kappa\s+of\s+\d)"),
+        (r"%|\bpercent(?:age)?\b|\bproportion\b", r"\d\s?%|\bpercent\b|\b\d+ (?:of|in) (?:every )?\d+\b"),
+    ))
+# "how many <things>" (not a time unit): a count, not a percentage.
+_HOW_MANY = re.compile(r"\bhow many\b(?! (?:days|weeks|months|years|hours|minutes)\b)", re.I)
+_COUNT = re.compile(rf"\b{_NUM}\b(?!\s?%)(?![.,]\d)", re.I)
+
+
+def slot_pattern(question: str) -> re.Pattern | None:
+    """The pattern a sentence must match to give the figure the question asks for, or None when the question
+    asks for no figure of a named kind."""
+    for asked, given in _SLOTS:
+        if asked.search(question):
+            return given
+    if _HOW_MANY.search(question) and not re.search(r"%|\bpercent|\bproportion", question, re.I):
+        return _COUNT
+    return None
+
+
+def slot_filled(question: str, sentences: list[str]) -> bool:
+    """Whether one of the sentences gives the figure the question asks for (always true when it asks none)."""
+    pattern = slot_pattern(question)
+    return pattern is None or any(pattern.search(s) for s in sentences)
