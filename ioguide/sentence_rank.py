@@ -178,7 +178,7 @@ _SLOTS: tuple[tuple[re.Pattern, re.Pattern], ...] = tuple(
         # money: the amount of a fee or cost
         (r"\bhow much (?:is|are|does|do|will)\b.*\b(?:fee|fees|cost|costs|charge|price)\b|"
          r"\b(?:fee|cost|price) amount\b|\bhow much\b.*\b(?:cost|charge|pay)\b",
-         r"(?:[€$£]\s?\d|\b\d[\d.,]*\s?(?:€|eur|euros?|usd|dollars?|gbp|pounds?|chf)\b)"),
+         r"(?:[€$£]\s?\d|\b(?:eur|usd|gbp|chf)\s?\d|\b\d[\d.,]*\s?(?:€|eur|euros?|usd|dollars?|gbp|pounds?|chf)\b)"),
         # a time span asked in time units
         (r"\bhow many (?:days|weeks|months|years|hours|minutes)\b|\bhow (?:long|soon)\b|"
          r"\bin (?:days|weeks|months|years|hours|minutes)\b",

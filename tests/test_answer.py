@@ -138,3 +138,28 @@ def test_reference_lists_are_quoted_only_when_asked(assistant):
     assert all(c.chunk_id != top.chunk.chunk_id for c in answer.citations)
     assert any(c.chunk_id == top.chunk.chunk_id
                for c in compose_extractive(question, retrieval, assistant.retriever).citations)
+
+
+def test_asked_the_fee_amount_the_answer_abstains_rather_than_quoting_that_a_fee_exists(assistant):
+    """The corpus says an annual administration fee is invoiced, never how much it is; PVE passages say surgery
+    follows PVE, never after how many weeks. Quoting those sentences would look like an answer."""
+    for question in ("how much is the iasios annual administration fee",
+                     "how many weeks after PVE should surgery be done"):
+        answer = assistant.ask(question)
+        assert not answer.grounded, answer.text
+        assert answer.text.startswith("The indexed documents do not cover this question.")
+    # A question whose asked figure is in the corpus is still answered with it.
+    answer = assistant.ask("How many therapeutic IO procedures per year does IASIOS require?")
+    assert answer.grounded and "150" in answer.text
+
+
+def test_the_asked_slot_needs_a_figure_in_the_asked_unit():
+    from ioguide.sentence_rank import slot_filled
+
+    assert not slot_filled("what ablation margin in mm is recommended", ["A margin is recommended around it."])
+    assert slot_filled("what ablation margin in mm is recommended", ["A margin of 5 mm is recommended."])
+    assert not slot_filled("how much does the consultation cost", ["A consultation fee is charged."])
+    assert slot_filled("how much does the consultation cost", ["The consultation costs EUR 500."])
+    assert not slot_filled("how many weeks after PVE", ["Surgery follows PVE once the remnant has grown."])
+    assert slot_filled("how many weeks after PVE", ["Surgery follows three to six weeks after PVE."])
+    assert slot_filled("what does TACE stand for", ["TACE stands for transarterial chemoembolisation."])
