@@ -219,16 +219,23 @@ def build(source: Path, fixed_split: str = "") -> list[dict]:
         split = fixed_split or split_of(item["id"])
         base = {"passages": passages, "split": split, "question_id": item.get("q", "")}
         rows.append({"id": item["id"], **base, "answer": answer, "label": "true", "kind": item["kind"]})
-        sentences = _SENTENCE.split(answer)
-        for kind in CORRUPTIONS:
-            order = list(range(len(sentences)))
-            rng.shuffle(order)
-            for i in order:
-                changed = corrupt(sentences[i], kind, len(passages), rng, foreign=distractors[-1].text)
-                if changed and changed != sentences[i]:
-                    rows.append({"id": f"{item['id']}~{kind}", **base, "answer": changed, "label": "false",
-                                 "kind": kind})
-                    break
+        rows.extend(corruptions_of(item["id"], answer, base, len(passages), distractors[-1].text, rng))
+    return rows
+
+
+def corruptions_of(answer_id: str, answer: str, base: dict, n_passages: int, foreign: str,
+                   rng: random.Random) -> list[dict]:
+    """One corrupted answer per kind: the first sentence (in a shuffled order) that the kind can change."""
+    rows = []
+    sentences = _SENTENCE.split(answer)
+    for kind in CORRUPTIONS:
+        order = list(range(len(sentences)))
+        rng.shuffle(order)
+        for i in order:
+            changed = corrupt(sentences[i], kind, n_passages, rng, foreign=foreign)
+            if changed and changed != sentences[i]:
+                rows.append({"id": f"{answer_id}~{kind}", **base, "answer": changed, "label": "false", "kind": kind})
+                break
     return rows
 
 

@@ -22,7 +22,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from build import _MARKER, _SENTENCE, CORRUPTIONS, SEED, corrupt  # noqa: E402
+from build import _MARKER, SEED, corruptions_of  # noqa: E402
 
 SOURCES = (HERE / "answers.jsonl", HERE / "answers-fresh.jsonl")
 OUT = HERE / "answers-fresh2.jsonl"
@@ -80,16 +80,7 @@ def build() -> list[dict]:
         passages = [{"n": n, **c} for n, c in enumerate(shown, start=1)]
         base = {"passages": passages, "split": "fresh2", "question_id": ""}
         rows.append({"id": item["id"], **base, "answer": answer, "label": "true", "kind": item["kind"]})
-        sentences = _SENTENCE.split(answer)
-        for kind in CORRUPTIONS:
-            order = list(range(len(sentences)))
-            rng.shuffle(order)
-            for i in order:
-                changed = corrupt(sentences[i], kind, len(passages), rng, foreign=distractors[-1]["text"])
-                if changed and changed != sentences[i]:
-                    rows.append({"id": f"{item['id']}~{kind}", **base, "answer": changed, "label": "false",
-                                 "kind": kind})
-                    break
+        rows.extend(corruptions_of(item["id"], answer, base, len(passages), distractors[-1]["text"], rng))
     return rows
 
 
