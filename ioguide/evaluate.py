@@ -165,6 +165,28 @@ def select_split(questions: list[Question], split: str | None) -> list[Question]
 
 # ---------------------------------------------------------------- scoring
 
+def missing_sources(questions: list[Question], documents: list[dict[str, Any]]) -> list[str]:
+    """One message per expected document (doc_id or file name) that the index does not hold, naming the questions
+    that expect it: their sources can never be retrieved, so their scores say nothing about the answer step."""
+    doc_ids = {d.get("doc_id") for d in documents}
+    files = {Path(str(d.get(k) or "")).name for d in documents for k in ("source", "source_url")} - {""}
+    wanted: dict[str, list[str]] = {}
+    for q in questions:
+        for src in q.expected_sources:
+            if src.get("doc_id"):
+                key, held = f"doc_id {src['doc_id']}", src["doc_id"] in doc_ids
+            elif src.get("file"):
+                name = Path(str(src["file"])).name
+                key, held = f"file {name}", name in files
+            else:
+                continue
+            if not held:
+                wanted.setdefault(key, []).append(q.id)
+    return [f"the index holds no {key}, which {len(ids)} question(s) expect ({', '.join(ids[:5])}"
+            f"{', ...' if len(ids) > 5 else ''}): index that document or their scores are meaningless"
+            for key, ids in sorted(wanted.items())]
+
+
 def fact_found(fact: str, text: str) -> bool:
     return squash(fact) in squash(text)
 

@@ -62,6 +62,25 @@ def test_split_option_runs_one_split_and_names_a_missing_one(tmp_path, corpus_in
     assert result.exit_code == 2 and "no question has split 'holdout'" in result.output
 
 
+def test_expected_documents_missing_from_the_index_are_named(tmp_path, corpus_index):
+    """An evaluator who indexed the wrong folder is told which expected documents are missing, not left with
+    meaningless scores."""
+    path = tmp_path / "set.jsonl"
+    path.write_text("\n".join(json.dumps(q) for q in [
+        {"id": "p1", "question": "ablative margin for liver ablation", "answer_facts": ["0.5"],
+         "expected_sources": [{"file": "liver-ablation-guideline.pdf", "page": 1}]},
+        {"id": "c1", "question": "How many patients are in the IASIOS internal case review?",
+         "answer_facts": ["30"], "expected_sources": [{"doc_id": "no-such-document"}]},
+        {"id": "c2", "question": "How long does IASIOS accreditation last?", "answer_facts": ["four"]}]) + "\n")
+    out = tmp_path / "run"
+    result = CliRunner().invoke(app, ["eval", str(path), "--index", str(corpus_index), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "the index holds no file liver-ablation-guideline.pdf, which 1 question(s) expect (p1)" in result.output
+    assert "the index holds no doc_id no-such-document, which 1 question(s) expect (c1)" in result.output
+    errors = json.loads((out / "summary.json").read_text())["set_errors"]
+    assert len(errors) == 2 and len((out / "results.jsonl").read_text().splitlines()) == 3
+
+
 def test_csv_sets_and_file_page_sources(tmp_path):
     path = tmp_path / "set.csv"
     path.write_text("id,question,answer_facts,expected_sources,type,topic\n"

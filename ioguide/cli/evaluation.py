@@ -64,6 +64,9 @@ def eval_cmd(
         if not questions:
             fail(IOGuideError(f"{args[0]}: no valid questions"))
         assistant = Assistant.from_settings(settings, index, llm_name=llm)
+        for err in evaluate.missing_sources(questions, assistant.store.documents_list()):
+            typer.echo(f"Warning: {err}", err=True)
+            errors.append(err)
         mode = "llm" if assistant.llm is not None else "extractive"
         options = AskOptions(k=k, mode=mode)
         assistant.ask("warm up the model before timing", options=AskOptions(k=1))
