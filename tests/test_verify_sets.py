@@ -1,0 +1,171 @@
+"""The held-out verifier set fresh3, built by corpus/eval/verify/build_fresh3.py from paraphrases-fresh3.yaml, our
+frozen chunks (chunks-fresh3-own.jsonl) and the BSG 2014 coeliac guideline read from ../shared at build time (its
+text is never stored in the project). Built twice it is byte-identical, its rows carry what `ioguide bench verify`
+reads, it stops naming the yaml items when the BSG chunks are not those the set was written on, and a bad yaml item
+is refused with a message naming it. The tests that build the whole set need ../shared and skip without it."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import re
+import shutil
+import subprocess
+import sys
+from collections import Counter
+
+import pytest
+from conftest import ROOT, need_shared
+
+VERIFY = ROOT / "corpus" / "eval" / "verify"
+BSG = ("data", "pdfs", "BSG_2014_adult_coeliac_disease_Gut.pdf")
+MARKER = re.compile(r"\[(\d+)\]")
+
+
+@pytest.fixture(scope="module")
+def builder():
+    spec = importlib.util.spec_from_file_location("build_fresh3", VERIFY / "build_fresh3.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def built(builder, tmp_path_factory) -> str:
+    """The set as the command line writes it (after checking it is what an in-process build makes, byte for byte)."""
+    need_shared(*BSG)
+    out = tmp_path_factory.mktemp("fresh3") / "answers-fresh3.jsonl"
+    done = subprocess.run([sys.executable, str(VERIFY / "build_fresh3.py"), "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "693 answers" in done.stdout and str(out) in done.stdout
+    text = out.read_text(encoding="utf-8")
+    assert builder.render(builder.build()) == text
+    return text
+
+
+@pytest.fixture(scope="module")
+def rows(built) -> list[dict]:
+    return [json.loads(line) for line in built.splitlines()]
+
+
+def own_chunks() -> list[dict]:
+    return [json.loads(line) for line in (VERIFY / "chunks-fresh3-own.jsonl").read_text(encoding="utf-8").splitlines()]
+
+
+def test_rows_carry_what_bench_verify_reads(rows):
+    ids = [r["id"] for r in rows]
+    assert len(ids) == len(set(ids))
+    for row in rows:
+        assert row["split"] == "fresh3" and row["label"] in ("true", "false") and row["kind"], row["id"]
+        assert [p["n"] for p in row["passages"]] == list(range(1, len(row["passages"]) + 1)), row["id"]
+        assert all(p["title"] and p["text"] and isinstance(p["section"], str) for p in row["passages"]), row["id"]
+        cited = {int(n) for n in MARKER.findall(row["answer"])}
+        assert cited and cited <= {p["n"] for p in row["passages"]}, row["id"]
+
+
+def test_the_set_is_mostly_real_pdf_passages_and_has_the_asked_kinds(rows):
+    true = [r for r in rows if r["label"] == "true"]
+    hand = [r for r in rows if r["kind"].startswith("hand_")]
+    assert len(true) >= 70 and len(hand) >= 25
+    kinds = Counter(r["kind"] for r in true)
+    assert {"synonym", "number_words", "unit_conversion", "merged", "reordered", "list_summary", "negation_reworded",
+            "multi_passage"} <= set(kinds)
+    bsg = [r for r in true if any("coeliac" in r["passages"][int(n) - 1]["title"].lower()
+                                  for n in MARKER.findall(r["answer"]))]
+    corpus_titles = {c["title"] for c in own_chunks() if c["source"].endswith(".md")}
+    from_corpus = [r for r in true if all(r["passages"][int(n) - 1]["title"] in corpus_titles
+                                          for n in MARKER.findall(r["answer"]))]
+    assert len(bsg) >= 0.4 * len(true) and len(from_corpus) <= len(true) / 3
+
+
+def test_the_default_answer_file_is_git_ignored(builder):
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout: nothing to commit the built set into")
+    relative = builder.OUT.relative_to(ROOT)
+    done = subprocess.run(["git", "check-ignore", "-q", str(relative)], cwd=ROOT)
+    assert done.returncode == 0, f"{relative} would be committable"
+
+
+def test_no_committed_set_file_holds_a_bsg_sentence(builder):
+    need_shared(*BSG)
+    sentences = {s for c in builder.chunk_files([builder.BSG_PDF]) for s in re.split(r"(?<=[.;:])\s+", c["text"])
+                 if len(s) > 80}
+    assert len(sentences) > 200
+    for path in sorted(p for p in VERIFY.iterdir() if p.is_file() and p.suffix in {".jsonl", ".yaml", ".md", ".py",
+                                                                                   ".sha256"}):
+        text = path.read_text(encoding="utf-8")
+        assert not [s for s in sentences if s in text], path.name
+
+
+def test_without_shared_the_build_names_the_missing_pdf(builder, monkeypatch, tmp_path):
+    absent = tmp_path / "shared" / "data" / "pdfs" / "BSG_2014_adult_coeliac_disease_Gut.pdf"
+    monkeypatch.setattr(builder, "BSG_PDF", absent)
+    with pytest.raises(SystemExit) as exc:
+        builder.build()
+    assert str(absent) in str(exc.value) and "../shared" in str(exc.value)
+
+
+def test_a_bsg_chunk_other_than_the_recorded_one_stops_the_build_naming_its_items(builder, monkeypatch, tmp_path):
+    need_shared(*BSG)
+    lines = builder.BSG_DIGESTS.read_text(encoding="utf-8").splitlines()
+    first = next(i for i, line in enumerate(lines) if not line.startswith("#"))
+    value, ids = lines[first].split()
+    lines[first] = f"{'0' * len(value)} {ids}"
+    changed = tmp_path / builder.BSG_DIGESTS.name
+    changed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(builder, "BSG_DIGESTS", changed)
+    with pytest.raises(SystemExit) as exc:
+        builder.build()
+    assert ids.split(",")[0] in str(exc.value) and "chunker's output" in str(exc.value)
+
+
+def _build_with(builder, monkeypatch, tmp_path, text: str) -> str:
+    yaml_file = tmp_path / "paraphrases-fresh3.yaml"
+    yaml_file.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(builder, "YAML", yaml_file)
+    with pytest.raises(SystemExit) as exc:
+        builder.build()
+    return str(exc.value)
+
+
+def _one_item(item_id: str, label: str, fragment: str) -> str:
+    return (f"- id: {item_id}\n  kind: synonym\n  passages: [[{label}, {json.dumps(fragment)}]]\n"
+            "  answer: \"Claim [1].\"\n")
+
+
+@pytest.mark.parametrize(("fragment", "expected"), [
+    ("a sentence that no guideline contains", "0 chunks contain"),
+    ("ablation", "chunks contain 'ablation', expected exactly one"),
+])
+def test_a_fragment_that_names_no_chunk_or_several_is_refused_naming_the_item(builder, monkeypatch, tmp_path,
+                                                                              fragment, expected):
+    message = _build_with(builder, monkeypatch, tmp_path, _one_item("t-1", "x", fragment))
+    assert "t-1" in message and expected in message
+
+
+def test_a_bsg_fragment_in_several_chunks_is_refused_naming_the_item(builder, monkeypatch, tmp_path):
+    need_shared(*BSG)
+    message = _build_with(builder, monkeypatch, tmp_path, _one_item("t-3", "bsg", "villous atrophy"))
+    assert "t-3" in message and "chunks contain 'villous atrophy', expected exactly one" in message
+
+
+def test_a_long_bsg_fragment_is_refused_naming_the_item(builder, monkeypatch, tmp_path):
+    fragment = "one two three four five six seven eight nine ten eleven twelve thirteen"
+    message = _build_with(builder, monkeypatch, tmp_path, _one_item("t-4", "bsg", fragment))
+    assert "t-4" in message and "13 words" in message
+
+
+def test_a_corpus_chunk_an_earlier_set_cites_is_refused(builder, monkeypatch, tmp_path):
+    earlier = json.loads((VERIFY / "answers.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    cited = earlier["passages"][int(MARKER.findall(earlier["answer"])[0]) - 1]["text"]
+    sentence = next(s for s in re.split(r"(?<=[.;:])\s+", cited) if len(s) > 40)
+    assert sum(sentence in c["text"] for c in own_chunks()) == 1, "pick a sentence that one stored chunk holds"
+    message = _build_with(builder, monkeypatch, tmp_path, _one_item("t-2", "x", sentence))
+    assert "t-2" in message and "earlier set" in message
+
+
+def test_a_hand_corruption_must_name_a_true_item_before_it(builder, monkeypatch, tmp_path):
+    message = _build_with(builder, monkeypatch, tmp_path, "- {id: h-1, of: nowhere, label: \"false\", kind: hand_x, "
+                                                          "answer: \"Claim [1].\"}\n")
+    assert "h-1" in message and "`of`" in message
