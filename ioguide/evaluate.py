@@ -288,6 +288,9 @@ def summarise(results: list[dict[str, Any]], config: dict[str, Any]) -> dict[str
         "fact_recall": ratio(found, n_facts),
         "abstention_recall": ratio(sum(r["abstained"] for r in unanswerable), len(unanswerable)),
         "false_abstention_rate": ratio(sum(r["abstained"] for r in answerable), len(answerable)),
+        # The worst outcome: an answer given (not an abstention) that misses an expected fact or answers a question
+        # the documents do not answer. Share of all questions.
+        "wrong_answer_rate": ratio(sum(1 for r in results if not r["abstained"] and not r["correct"]), len(results)),
         "source_recall_at_k": ratio(sum(r["source_rank"] is not None for r in with_sources), len(with_sources)),
         "source_cited_rate": ratio(sum(r["source_cited"] for r in with_sources), len(with_sources)),
         "mrr": ratio(sum(1 / r["source_rank"] for r in with_sources if r["source_rank"]), len(with_sources)),
@@ -326,8 +329,8 @@ def write_run(out_dir: Path, results: list[dict[str, Any]], summary: dict[str, A
 
 # ---------------------------------------------------------------- report
 
-HEADLINE = ["fact_accuracy", "fact_recall", "abstention_recall", "false_abstention_rate", "source_recall_at_k",
-            "source_cited_rate", "mrr", "citation_validity"]
+HEADLINE = ["fact_accuracy", "fact_recall", "abstention_recall", "false_abstention_rate", "wrong_answer_rate",
+            "source_recall_at_k", "source_cited_rate", "mrr", "citation_validity"]
 LENGTH = ["answer_words_p50", "answer_words_p90"]  # words per answer given: median, 90th percentile
 
 

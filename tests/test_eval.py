@@ -39,6 +39,7 @@ def test_bad_lines_are_reported_by_number_and_the_rest_runs(tmp_path, corpus_ind
                 "answer_words_p50", "answer_words_p90", "latency_ms_p50", "latency_ms_p95", "config"):
         assert key in summary
     assert summary["n"] == 2 and summary["fact_accuracy"] == 1.0 and summary["abstention_recall"] == 1.0
+    assert summary["wrong_answer_rate"] == 0.0  # no answer given that misses its fact
     assert summary["answer_words_p50"] == rows[0]["answer_words"] > 0
     html = (out / "report.html").read_text()
     assert html.count("data:image/png;base64,") == 3 and "Failures (0)" in html and "answer_words_p90" in html
