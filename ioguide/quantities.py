@@ -78,7 +78,8 @@ def canonical_text(text: str) -> str:
         w = m.group(1).lower()
         if w == "one":
             after = text[m.end():m.end() + 16].lstrip(" -").lower()
-            if not re.match(rf"(?:{_UNIT_WORDS})\b", after):
+            # "one-item checklist" counts items as "20-item" does; "one of them" stays a word
+            if not re.match(rf"(?:{_UNIT_WORDS})\b", after) and not text.startswith("-", m.end()):
                 return m.group(0)
         return str(_WORD_VALUE[w])
 

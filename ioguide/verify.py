@@ -14,15 +14,12 @@ support, not logic.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from .quantities import (
     UNITS,
-    canonical_text,
     conflicting_ranges,
     describe,
     list_counts,
@@ -32,12 +29,20 @@ from .quantities import (
 )
 from .text import BULLET, STOPWORDS, content_terms, sentence_spans
 from .types import Hit
+from .verify_terms import FILLER as _FILLER
+from .verify_terms import canonical as _canonical
+from .verify_terms import claim_terms as _claim_terms
+from .verify_terms import framing as _framing
+from .verify_terms import stem as _stem
+from .verify_terms import terms as _terms
+from .verify_terms import words as _words
 
 # Verification thresholds, calibrated on the bundled corpus with MiniLM vectors of bare sentences (tests/test_llm.py
 # holds the cases): paraphrases of a passage sentence score >= 0.6, on-topic inventions mostly fail NOVEL_MAX.
 SUPPORT_MIN = 0.55  # 0.6 * cosine + 0.4 * share of the claim's terms found in the supporting passage sentence
 SIM_MIN = 0.45  # cosine between the answer sentence and the supporting passage sentence
 PAIR_PENALTY = 0.05  # a quote of two sentences must support the claim clearly better than either sentence alone
+QUOTE_MAX = 3  # adjacent sentences a quote may join (a whole bulleted list with its lead-in may be longer)
 NOVEL_MAX = 0.15  # share of the claim's content terms allowed to be absent from the cited passage (rounded down)
 NUMBER_WINDOW_CLAIM = 6  # words each side of a claim's number that say what it counts
 NUMBER_WINDOW_QUOTE = 40  # ... and in the quote: the number's whole sentence, in practice, cut at the numbers
@@ -45,6 +50,7 @@ NUMBER_WINDOW_NEAR = 4  # before and after it (see _number_contexts), though nev
 NOVEL_FREE_FROM = 4  # a claim of this many terms or more may always hold one word the passage lacks
 COVER_MIN = 0.5  # share of the claim's content terms the supporting quote must hold (near-synonyms count)
 WORD_SIM = 0.65  # cosine between bare-word embeddings above which a passage word stands for a claim word
+FRAMING_DISCOUNT = 0.5  # an everyday word the passage lacks counts as half a novel term
 
 _MARKER_GROUP = re.compile(r"\[\s*(?:passages?\s*)?(\d{1,3}(?:\s*[,;]\s*(?:passages?\s*)?\d{1,3})*)\s*\]", re.I)
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -61,21 +67,6 @@ _INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|guidelines above)\b|"
     r"\bsystem prompt\b|\byou are (?:now )?(?:an? )?(?:ai|assistant|chatbot|language model)\b|"
     r"\b(?:tell|inform) the (?:reader|user)\b", re.I)
-# Words that frame a claim rather than make it: a paraphrase may add them without inventing anything. Negations are
-# judged separately.
-_FILLER = frozenset("""according say says said state states stated stating note notes noted describe describes
-    described mention mentions mentioned explain explains guideline guidelines document documents passage passages
-    source sources text between within among become becomes became ideally generally typically usually also only
-    not no never none cannot without neither nor
-    while whereas although though because since therefore thus hence however whether either each every many much
-    together inside during afterwards afterward meant means mean make makes made put puts set sets give gives given
-    giving take takes taken took up off out case cases way ways report reports reported suggest suggests
-    suggested add adds added show shows showed shown under below above over exceeding""".split())
-# Comparatives stemmed to their adjective, so "no thicker than" finds "at most 3 mm thick".
-_COMPARATIVE = {"thicker": "thick", "longer": "long", "larger": "large", "shorter": "short", "smaller": "small",
-                "bigger": "big", "higher": "high", "lower": "low", "greater": "great", "older": "old",
-                "younger": "young", "wider": "wide", "thinner": "thin"}
-
 _LABEL = re.compile(r"\b(grades?|class(?:es)?|stages?|child-pugh|asa|standards?|types?|levels?|tiers?|"
                     r"categor(?:y|ies)|bclc)\s+((?:\d{1,2}[a-c]?|[a-d])\b(?:\s*(?:–|-|to|and|or|,)\s*"
                     r"(?:\d{1,2}[a-c]?|[a-d])\b)*)", re.I)
@@ -87,46 +78,6 @@ _CLAUSE = re.compile(r"[;:]|,\s*(?:and|but|so|while|whereas|which|although|becau
 _LABEL_WORDS = frozenset("grade grades class classes stage stages child pugh asa standard standards type types "
                          "level levels tier tiers category categories bclc".split())
 _SUBGRADE = re.compile(r"\b(\d{1,2}[ab])\b")
-_STEMMER_LOCK = threading.Lock()  # a PyStemmer object must not be used by two threads at once
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=65536)
-def _stem(term: str) -> str:
-    """The Snowball stem (PyStemmer, as BM25 uses), spelling unified first: "embolization" ~ "embolisation"."""
-    if term[:1].isdigit():
-        return term
-    term = _COMPARATIVE.get(term, term)
-    with _STEMMER_LOCK:
-        return _stemmer().stemWord(term.replace("z", "s"))
-
-
-def _terms(text: str) -> set[str]:
-    return {_stem(t) for t in content_terms(text) if not t[0].isdigit() and t not in UNITS}
-
-
-def _claim_terms(text: str) -> set[str]:
-    """The stems a claim asserts: content words without framing words; numbers and their units are checked on
-    their own (ioguide.quantities), so "5 mm" for "0.5 cm" adds no term."""
-    return {_stem(t) for t in content_terms(text)
-            if len(t) > 1 and not t[0].isdigit() and t not in _FILLER and t not in UNITS}
-
-
-@lru_cache(maxsize=8192)
-def _canonical(text: str) -> str:
-    return canonical_text(text)
-
-
-def _share(claim: set[str], other: set[str]) -> float:
-    return len(claim & other) / len(claim) if claim else 0.0
-
-
 def _labels(text: str, expand: bool = True) -> set[str]:
     """Grade, class, stage and similar labels of canonical text: "Child-Pugh A–B" -> child-pugh a, child-pugh b;
     "3a" -> 3a; a range is kept as one label ("grade 1-3") and, with expand (what a passage states), also as its
@@ -328,26 +279,33 @@ def split_claims(output: str) -> list[Claim]:
     return claims
 
 
-def _quote_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int, bool, str]]:
-    """What a claim may quote: each sentence, and each two adjacent sentences (an LLM often merges two); with each,
-    the lead-in of the list it belongs to ("SIR's thresholds for high-risk procedures are:"), whose words a claim
-    about a list item may repeat."""
+def _quote_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int, int, str]]:
+    """What a claim may quote, with how many sentences it joins: each sentence, each run of up to QUOTE_MAX adjacent
+    ones (an LLM often merges two or three), and each bulleted list whole with its lead-in ("six grades, running
+    from grade 1 ... to grade 6" summarises a list). With each, the lead-in of the list it belongs to ("SIR's
+    thresholds for high-risk procedures are:"), whose words a claim about a list item may repeat."""
     leads: list[str] = []
     lead = ""
-    for a, b in spans:
+    lead_at = -1
+    blocks: dict[int, int] = {}  # first sentence of a list (its lead-in, or first item) -> its last item
+    for i, (a, b) in enumerate(spans):
         if BULLET.match(text[a:b]):
             leads.append(lead)
+            start = lead_at if lead_at >= 0 else i
+            blocks[start] = i
         else:
             lead = text[a:b] if text[a:b].rstrip().endswith(":") else ""
+            lead_at = i if lead else -1
             leads.append("")
-    out = [(a, b, False, leads[i]) for i, (a, b) in enumerate(spans)]
-    out += [(a, b2, True, leads[i]) for i, ((a, _b), (_a2, b2)) in enumerate(zip(spans, spans[1:], strict=False))]
+    out = []
+    for i in range(len(spans)):
+        for size in range(1, QUOTE_MAX + 1):
+            if i + size <= len(spans):
+                out.append((spans[i][0], spans[i + size - 1][1], size, leads[i]))
+    for first, last in blocks.items():
+        if last - first + 1 > QUOTE_MAX:
+            out.append((spans[first][0], spans[last][1], last - first + 1, ""))
     return out
-
-
-def _words(text: str) -> set[str]:
-    return {t for t in content_terms(text) if len(t) > 2 and not t[0].isdigit() and t not in _FILLER
-            and t not in UNITS}
 
 
 def _coverage(terms: set[str], quote_terms: set[str], near: dict[str, set[str]]) -> float:
@@ -433,7 +391,7 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         spans = [(a, b) for a, b, _v in records.get(chunk.chunk_id) or []] or sentence_spans(chunk.text)
         quotes[p] = _quote_spans(chunk.text, spans)
     bodies = {id(c): _canonical(BULLET.sub("", c.body)) for c, _p in todo}
-    texts = [hits[p].chunk.text[a:b] for p in cited for a, b, _pair, _lead in quotes[p]]
+    texts = [hits[p].chunk.text[a:b] for p in cited for a, b, _size, _lead in quotes[p]]
     texts += [BULLET.sub("", c.body) for c, _p in todo]
     vectors = embedder.embed_documents(texts)
     quote_vecs: dict[int, np.ndarray] = {}
@@ -471,7 +429,9 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         novel_words = sorted(w for w in _words(body) if _stem(w) not in p_terms)
         near = _near_terms(novel_words, sorted(_words(passage)), word_vectors)
         novel = {t for t in terms - p_terms if not near.get(t)}
-        if len(novel) > max(int(NOVEL_MAX * len(terms)), int(len(terms) >= NOVEL_FREE_FROM)):
+        framing = {_stem(w) for w in novel_words if _framing(w)} & novel
+        if len(novel) - FRAMING_DISCOUNT * len(framing) > max(int(NOVEL_MAX * len(terms)),
+                                                              int(len(terms) >= NOVEL_FREE_FROM)):
             failures.setdefault(id(claim), f"says what passage {p + 1} does not ({', '.join(sorted(novel))})")
             continue
         clauses = [c for c in (_claim_terms(part) for part in _CLAUSE.split(body)) if len(c) >= 2]
@@ -480,7 +440,7 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         best: tuple[float, float, int, int] | None = None  # the best quote that also shows the claim's labels
         closest: tuple[float, bool] | None = None  # the best quote whatever its negations, and whether they agree
         context = _terms(header)
-        for (a, b, pair, lead), qvec in zip(quotes[p], quote_vecs[p], strict=True):
+        for (a, b, size, lead), qvec in zip(quotes[p], quote_vecs[p], strict=True):
             raw = chunk.text[a:b]
             quote = _canonical(raw)
             if (missing_quantities(claim_q, quantities(quote)) or not _numbers_bound(body, quote, counts)
@@ -491,7 +451,7 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
             if covered < COVER_MIN or any(_coverage(c, q_terms, near) < COVER_MIN for c in clauses):
                 continue
             sim = float(np.dot(vec, qvec))
-            score = 0.6 * sim + 0.4 * covered - (PAIR_PENALTY if pair else 0.0)
+            score = 0.6 * sim + 0.4 * covered - PAIR_PENALTY * min(size - 1, 2)
             agrees = _negation_agrees(body, terms, quote, near)
             if closest is None or score > closest[0]:
                 closest = (score, agrees)
