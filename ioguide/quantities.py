@@ -120,6 +120,24 @@ def quantities(text: str, carry: bool = True) -> list[Quantity]:
     return out
 
 
+def quantity_runs(text: str, carry: bool = True) -> list[tuple[int, int, list[Quantity]]]:
+    """quantities(text) grouped by run, with each run's offsets: "1, 3 and 6 months" is one run of three."""
+    runs = [(m.start(), m.end(), len(_NUM_IN_RUN.findall(m.group(1)))) for m in _RUN.finditer(text)]
+    found = quantities(text, carry)
+    out, i = [], 0
+    for a, b, n in runs:
+        out.append((a, b, found[i:i + n]))
+        i += n
+    return out
+
+
+def same_quantity(q: Quantity, other: Quantity) -> bool:
+    """The same amount: in the same dimension when q has a unit, else the same number."""
+    if q.dim is None:
+        return _same(q.raw, other.raw)
+    return other.dim == q.dim and _same(other.value, q.value)
+
+
 def _same(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 

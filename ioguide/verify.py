@@ -36,6 +36,7 @@ from .verify_terms import framing as _framing
 from .verify_terms import stem as _stem
 from .verify_terms import terms as _terms
 from .verify_terms import words as _words
+from .verify_vetoes import neighbouring_numbers, swapped_directions
 
 # Verification thresholds, calibrated on the bundled corpus with MiniLM vectors of bare sentences (tests/test_llm.py
 # holds the cases): paraphrases of a passage sentence score >= 0.6, on-topic inventions mostly fail NOVEL_MAX.
@@ -420,6 +421,12 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         swapped = _swapped_labels(body, _canonical(chunk.text))
         if swapped:
             failures.setdefault(id(claim), f"states {', '.join(swapped)}, where passage {p + 1} gives another")
+            continue
+        text = _canonical(chunk.text)
+        moved = neighbouring_numbers(body, text) + swapped_directions(body, text)
+        if moved:
+            failures.setdefault(id(claim), f"states {', '.join(moved)}, where passage {p + 1} gives another value "
+                                           f"for the same words")
             continue
         terms = _claim_terms(body)
         if _drops_negation(body, terms, passage):
