@@ -36,7 +36,7 @@ from .verify_terms import framing as _framing
 from .verify_terms import stem as _stem
 from .verify_terms import terms as _terms
 from .verify_terms import words as _words
-from .verify_vetoes import neighbouring_numbers, swapped_directions
+from .verify_vetoes import dropped_negative_words, neighbouring_numbers, swapped_directions
 
 # Verification thresholds, calibrated on the bundled corpus with MiniLM vectors of bare sentences (tests/test_llm.py
 # holds the cases): paraphrases of a passage sentence score >= 0.6, on-topic inventions mostly fail NOVEL_MAX.
@@ -50,8 +50,9 @@ NUMBER_WINDOW_QUOTE = 40  # ... and in the quote: the number's whole sentence, i
 NUMBER_WINDOW_NEAR = 4  # before and after it (see _number_contexts), though never fewer words than this each side
 NOVEL_FREE_FROM = 4  # a claim of this many terms or more may always hold one word the passage lacks
 COVER_MIN = 0.5  # share of the claim's content terms the supporting quote must hold (near-synonyms count)
+CLAUSE_COVER_MIN = 0.51  # ... and of each of its clauses' terms, so a true clause cannot carry an added one
 WORD_SIM = 0.65  # cosine between bare-word embeddings above which a passage word stands for a claim word
-FRAMING_DISCOUNT = 0.5  # an everyday word the passage lacks counts as half a novel term
+FRAMING_DISCOUNT = 1.0  # an everyday word the passage lacks is not counted as a novel term
 
 _MARKER_GROUP = re.compile(r"\[\s*(?:passages?\s*)?(\d{1,3}(?:\s*[,;]\s*(?:passages?\s*)?\d{1,3})*)\s*\]", re.I)
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -429,6 +430,10 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
                                            f"for the same words")
             continue
         terms = _claim_terms(body)
+        dropped = dropped_negative_words(terms, _NEGATION.search(body) is not None, text)
+        if dropped:
+            failures.setdefault(id(claim), f"leaves out a negation of passage {p + 1} ({', '.join(dropped)})")
+            continue
         if _drops_negation(body, terms, passage):
             failures.setdefault(id(claim), f"leaves out a negation of passage {p + 1}")
             continue
@@ -455,7 +460,7 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
                 continue
             q_terms = _terms(quote) | context | _terms(_canonical(lead))
             covered = _coverage(terms, q_terms, near)
-            if covered < COVER_MIN or any(_coverage(c, q_terms, near) < COVER_MIN for c in clauses):
+            if covered < COVER_MIN or any(_coverage(c, q_terms, near) < CLAUSE_COVER_MIN for c in clauses):
                 continue
             sim = float(np.dot(vec, qvec))
             score = 0.6 * sim + 0.4 * covered - PAIR_PENALTY * min(size - 1, 2)

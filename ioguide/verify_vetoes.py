@@ -118,3 +118,24 @@ def swapped_directions(claim: str, passage: str) -> list[str]:
         if found & _OPPOSITE[t] and t not in found:
             out.append(f"{t} {after[0]}")
     return out
+
+
+# Words that negate without "not": "breast biopsy is excluded" says "is not covered".
+# ("failed" and "avoid" are left out: "whether the procedure succeeded or failed" negates nothing.)
+_NEGATIVE = frozenset("""exclude excluded excludes excluding lack lacks lacking lacked absent omit omits omitted
+    prohibit prohibited forbidden contraindicated unable unsuitable ineligible impossible unnecessary""".split())
+_NEGATIVE_STEMS = frozenset(stem(w) for w in _NEGATIVE)
+NEGATIVE_SHARE = 0.5  # share of the claim's words a passage sentence must hold to be the one the claim restates
+
+
+def dropped_negative_words(claim_terms: set[str], claim_negated: bool, passage: str) -> list[str]:
+    """The negating words ("excluded", "lacks", "contraindicated") of the passage sentence that the claim restates
+    (the one holding most of its words, at least NEGATIVE_SHARE) that the claim leaves out while stating no negation
+    of its own: "breast biopsy is covered" from "breast biopsy is excluded". Passage canonical."""
+    if claim_negated or not claim_terms or claim_terms & _NEGATIVE_STEMS:
+        return []
+    scored = [(len(claim_terms & set(_words_of(s))), s) for s in _statements(passage)]
+    top = max((n for n, _s in scored), default=0)
+    if top < NEGATIVE_SHARE * len(claim_terms):
+        return []
+    return sorted({t for n, s in scored if n == top for t in _tokens(s) if t in _NEGATIVE})
