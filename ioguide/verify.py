@@ -50,6 +50,7 @@ NUMBER_WINDOW_QUOTE = 40  # ... and in the quote: the number's whole sentence, i
 NUMBER_WINDOW_NEAR = 4  # before and after it (see _number_contexts), though never fewer words than this each side
 NOVEL_FREE_FROM = 4  # a claim of this many terms or more may always hold one word the passage lacks
 COVER_MIN = 0.5  # share of the claim's content terms the supporting quote must hold (near-synonyms count)
+CLAUSE_MATCH = 0.6  # share of a claim clause's words a quote clause must hold to be the clause it restates
 CLAUSE_COVER_MIN = 0.51  # ... and of each of its clauses' terms, so a true clause cannot carry an added one
 WORD_SIM = 0.65  # cosine between bare-word embeddings above which a passage word stands for a claim word
 FRAMING_DISCOUNT = 1.0  # an everyday word the passage lacks is not counted as a novel term
@@ -77,6 +78,7 @@ _LABEL_KIND = {"classes": "class", "categories": "category"}
 # carry an unsupported one.
 _CLAUSE = re.compile(r"[;:]|,\s*(?:and|but|so|while|whereas|which|although|because|as|or|with)\b|"
                      r"\b(?:while|whereas|although|because)\b")
+_NEGATED_PART = re.compile(r"[;:()]|,\s*(?:and|but|so|while|whereas|which)\b|\b(?:but|while|whereas|although)\b")
 _LABEL_WORDS = frozenset("grade grades class classes stage stages child pugh asa standard standards type types "
                          "level levels tier tiers category categories bclc".split())
 _SUBGRADE = re.compile(r"\b(\d{1,2}[ab])\b")
@@ -200,18 +202,25 @@ def _drops_negation(claim: str, claim_terms: set[str], passage: str) -> bool:
 
 
 def _negation_scopes(text: str) -> list[set[str]]:
-    """For each negation of text, the stems of the (up to two) content words after it in its clause; a negated
-    number ("is not 48 hours") has that number as its scope."""
+    """For each negation of text, the stems of the (up to two) content words after it in its clause, and of those
+    after an "or" that continues it ("not clinical guidelines or systematic reviews"); a negated number ("is not 48
+    hours") has that number as its scope."""
     out = []
     for m in _NEGATION.finditer(text):
-        clause = re.split(r"[.;:,()]|\b(?:and|or|but|while|whereas|although)\b", text[m.end():], maxsplit=1)[0]
-        number = re.match(r"\s*(\d+(?:\.\d+)?)", clause)
+        parts = re.split(r"([.;:,()]|\b(?:and|or|but|while|whereas|although)\b)", text[m.end():], maxsplit=2)
+        number = re.match(r"\s*(\d+(?:\.\d+)?)", parts[0])
         if number:
             out.append({f"#{float(number.group(1)):g}"})
             continue
-        words = [t for t in content_terms(clause) if t not in _FILLER and not t[0].isdigit() and t not in UNITS][:2]
+        words = _scope_words(parts[0])
+        if len(parts) > 2 and parts[1] == "or":
+            words += _scope_words(parts[2])
         out.append({_stem(t) for t in words})
     return out
+
+
+def _scope_words(clause: str) -> list[str]:
+    return [t for t in content_terms(clause) if t not in _FILLER and not t[0].isdigit() and t not in UNITS][:2]
 
 
 def _negation_agrees(claim: str, claim_terms: set[str], quote: str, near: dict[str, set[str]] | None = None) -> bool:
@@ -219,16 +228,57 @@ def _negation_agrees(claim: str, claim_terms: set[str], quote: str, near: dict[s
     no negation of the quote is dropped: a quote negation whose scope the claim repeats must be negated in the claim
     too. "is not recommended" from "is recommended" fails; so does "is recommended" from "is not recommended"."""
     near = near or {}
+    by_clause = _negation_by_clause(claim, quote, near)
+    if by_clause == "dropped":
+        return False
     c_scopes = [c | {s for t in c for s in near.get(t, ())} for c in _negation_scopes(claim)]
     q_scopes = _negation_scopes(quote)
     claim_terms = claim_terms | {s for t in claim_terms for s in near.get(t, ())}
     for c in c_scopes:
-        if not any(c & q or not c for q in q_scopes):
+        if by_clause != "kept" and not any(c & q or not c for q in q_scopes):
             return False
     for q in q_scopes:
         if q and q & claim_terms and not any(c & q for c in c_scopes):
             return False
     return True
+
+
+def _quote_parts(quote: str) -> list[tuple[set[str], set[str] | None]]:
+    """(stems, negated stems) of each part of the quote's sentences (the text between ";", ":", brackets, "but",
+    ", and", ", so"), negated stems None unless the part is negated by "not", "never" or "cannot"."""
+    out = []
+    for part in (p for a, b in sentence_spans(quote) for p in _NEGATED_PART.split(quote[a:b])):
+        found = [m for m in _NEGATION.finditer(part) if (m.group(1) or m.group(2)).lower() in _STRONG_NEGATION]
+        negated = set().union(*_negation_scopes(part[found[0].start():])) if found else None
+        out.append((_claim_terms(part), negated))
+    return out
+
+
+def _restates(c_terms: set[str], q_terms: set[str]) -> bool:
+    """A claim clause restates a quote part that holds at least CLAUSE_MATCH of its words, and three."""
+    return len(c_terms & q_terms) >= max(3, CLAUSE_MATCH * len(c_terms))
+
+
+def _negation_by_clause(claim: str, quote: str, near: dict[str, set[str]]) -> str:
+    """How the claim's clauses keep the negations of the quote parts they restate (the parts that hold most of
+    their words), whatever the words: "kept" when every negated claim clause restates a negated quote part ("do
+    not count at the first evaluation" for "answers are not taken into account at the first evaluation"),
+    "dropped" when a claim clause without a negation restates a negated quote part and replaces its negated words
+    ("do count at the first evaluation"), else ""."""
+    parts = _quote_parts(quote)
+    negated_kept, seen = True, False
+    for c_part in _CLAUSE.split(claim):
+        c_terms = _claim_terms(c_part)
+        c_terms |= {s for t in c_terms for s in near.get(t, ())}
+        top = max((len(c_terms & q_terms) for q_terms, _n in parts), default=0)
+        restated = [negated for q_terms, negated in parts if negated is not None and _restates(c_terms, q_terms)
+                    and len(c_terms & q_terms) == top]
+        if _NEGATION.search(c_part):
+            seen = True
+            negated_kept = negated_kept and bool(restated)
+        elif any(not c_terms & negated for negated in restated):
+            return "dropped"
+    return "kept" if seen and negated_kept else ""
 
 
 def normalise_markers(text: str) -> str:
