@@ -36,7 +36,7 @@ from .verify_terms import framing as _framing
 from .verify_terms import stem as _stem
 from .verify_terms import terms as _terms
 from .verify_terms import words as _words
-from .verify_vetoes import dropped_negative_words, neighbouring_numbers, swapped_directions
+from .verify_vetoes import NEGATIVE_WORDS, dropped_negative_words, neighbouring_numbers, swapped_directions
 
 # Verification thresholds, calibrated on the bundled corpus with MiniLM vectors of bare sentences (tests/test_llm.py
 # holds the cases): paraphrases of a passage sentence score >= 0.6, on-topic inventions mostly fail NOVEL_MAX.
@@ -78,7 +78,8 @@ _LABEL_KIND = {"classes": "class", "categories": "category"}
 # carry an unsupported one.
 _CLAUSE = re.compile(r"[;:]|,\s*(?:and|but|so|while|whereas|which|although|because|as|or|with)\b|"
                      r"\b(?:while|whereas|although|because)\b")
-_NEGATED_PART = re.compile(r"[;:()]|,\s*(?:and|but|so|while|whereas|which)\b|\b(?:but|while|whereas|although)\b")
+_NEGATION_PART = re.compile(r"[;:()]|,\s*(?:and|but|so|while|whereas|which)\b|"
+                            r"\b(?:but|while|whereas|although|because)\b")
 _LABEL_WORDS = frozenset("grade grades class classes stage stages child pugh asa standard standards type types "
                          "level levels tier tiers category categories bclc".split())
 _SUBGRADE = re.compile(r"\b(\d{1,2}[ab])\b")
@@ -238,25 +239,28 @@ def _negation_agrees(claim: str, claim_terms: set[str], quote: str, near: dict[s
         if by_clause != "kept" and not any(c & q or not c for q in q_scopes):
             return False
     for q in q_scopes:
-        if q and q & claim_terms and not any(c & q for c in c_scopes):
+        if by_clause != "clean" and q and q & claim_terms and not any(c & q for c in c_scopes):
             return False
     return True
 
 
-def _quote_parts(quote: str) -> list[tuple[set[str], set[str] | None]]:
-    """(stems, negated stems) of each part of the quote's sentences (the text between ";", ":", brackets, "but",
-    ", and", ", so"), negated stems None unless the part is negated by "not", "never" or "cannot"."""
+def _quote_parts(quote: str) -> list[tuple[set[str], set[str] | None, bool, bool]]:
+    """(stems, negated stems, negated at all, negated by a negating word only) of each part of the quote's
+    sentences (the text between ";", ":", brackets, "but", ", and", ", so"); negated stems are None unless the part
+    is negated by "not", "never", "cannot" or a negating word ("excluded": the word itself is what is negated)."""
     out = []
-    for part in (p for a, b in sentence_spans(quote) for p in _NEGATED_PART.split(quote[a:b])):
+    for part in (p for a, b in sentence_spans(quote) for p in _NEGATION_PART.split(quote[a:b])):
         found = [m for m in _NEGATION.finditer(part) if (m.group(1) or m.group(2)).lower() in _STRONG_NEGATION]
-        negated = set().union(*_negation_scopes(part[found[0].start():])) if found else None
-        out.append((_claim_terms(part), negated))
+        negating = {_stem(t) for t in content_terms(part) if t in NEGATIVE_WORDS}
+        negated = set().union(*_negation_scopes(part[found[0].start():])) if found else negating or None
+        out.append((_claim_terms(part), negated, negated is not None or _NEGATION.search(part) is not None,
+                    negating and not found))
     return out
 
 
-def _restates(c_terms: set[str], q_terms: set[str]) -> bool:
-    """A claim clause restates a quote part that holds at least CLAUSE_MATCH of its words, and three."""
-    return len(c_terms & q_terms) >= max(3, CLAUSE_MATCH * len(c_terms))
+def _restates(c_terms: set[str], q_terms: set[str], least: int = 2) -> bool:
+    """A claim clause restates a quote part that holds at least CLAUSE_MATCH of its words, and least of them."""
+    return len(c_terms & q_terms) >= max(least, CLAUSE_MATCH * len(c_terms))
 
 
 def _negation_by_clause(claim: str, quote: str, near: dict[str, set[str]]) -> str:
@@ -264,21 +268,30 @@ def _negation_by_clause(claim: str, quote: str, near: dict[str, set[str]]) -> st
     their words), whatever the words: "kept" when every negated claim clause restates a negated quote part ("do
     not count at the first evaluation" for "answers are not taken into account at the first evaluation"),
     "dropped" when a claim clause without a negation restates a negated quote part and replaces its negated words
-    ("do count at the first evaluation"), else ""."""
+    ("do count at the first evaluation"), "clean" when the claim negates nothing and each of its clauses restates a
+    part of the quote without a negation ("only 42% could name the procedure" beside "and 49% could not name a
+    single complication"), else ""."""
     parts = _quote_parts(quote)
-    negated_kept, seen = True, False
+    negated_kept, seen, clean = True, False, True
     for c_part in _CLAUSE.split(claim):
         c_terms = _claim_terms(c_part)
         c_terms |= {s for t in c_terms for s in near.get(t, ())}
-        top = max((len(c_terms & q_terms) for q_terms, _n in parts), default=0)
-        restated = [negated for q_terms, negated in parts if negated is not None and _restates(c_terms, q_terms)
-                    and len(c_terms & q_terms) == top]
+        top = max((len(c_terms & q_terms) for q_terms, *_x in parts), default=0)
+        best = [(negated, any_neg, by_word) for q_terms, negated, any_neg, by_word in parts
+                if _restates(c_terms, q_terms) and len(c_terms & q_terms) == top]
+        # a negating word the claim clause repeats ("when surgery is contraindicated") is not what its "not" negates
+        restated = [negated for negated, _a, by_word in best
+                    if negated is not None and not (by_word and negated <= c_terms)]
+        clean = clean and bool(best) and not any(any_neg for _n, any_neg, _w in best)
         if _NEGATION.search(c_part):
             seen = True
             negated_kept = negated_kept and bool(restated)
-        elif any(not c_terms & negated for negated in restated):
+        elif any(not c_terms & negated and _restates(c_terms, q_terms, 3)
+                 for q_terms, negated, _a, _w in parts if negated is not None and negated in restated):
             return "dropped"
-    return "kept" if seen and negated_kept else ""
+    if seen:
+        return "kept" if negated_kept else ""
+    return "clean" if clean else ""
 
 
 def normalise_markers(text: str) -> str:

@@ -122,9 +122,9 @@ def swapped_directions(claim: str, passage: str) -> list[str]:
 
 # Words that negate without "not": "breast biopsy is excluded" says "is not covered".
 # ("failed" and "avoid" are left out: "whether the procedure succeeded or failed" negates nothing.)
-_NEGATIVE = frozenset("""exclude excluded excludes excluding lack lacks lacking lacked absent omit omits omitted
+NEGATIVE_WORDS = frozenset("""exclude excluded excludes excluding lack lacks lacking lacked absent omit omits omitted
     prohibit prohibited forbidden contraindicated unable unsuitable ineligible impossible unnecessary""".split())
-_NEGATIVE_STEMS = frozenset(stem(w) for w in _NEGATIVE)
+_NEGATIVE_STEMS = frozenset(stem(w) for w in NEGATIVE_WORDS)
 NEGATIVE_SHARE = 0.5  # share of the claim's words a passage sentence must hold to be the one the claim restates
 
 
@@ -138,4 +138,4 @@ def dropped_negative_words(claim_terms: set[str], claim_negated: bool, passage: 
     top = max((n for n, _s in scored), default=0)
     if top < NEGATIVE_SHARE * len(claim_terms):
         return []
-    return sorted({t for n, s in scored if n == top for t in _tokens(s) if t in _NEGATIVE})
+    return sorted({t for n, s in scored if n == top for t in _tokens(s) if t in NEGATIVE_WORDS})
