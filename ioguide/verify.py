@@ -238,8 +238,11 @@ def _negation_agrees(claim: str, claim_terms: set[str], quote: str, near: dict[s
     for c in c_scopes:
         if by_clause != "kept" and not any(c & q or not c for q in q_scopes):
             return False
+    # a quote negation's scope words that the un-negated quote parts the claim restates also hold are not what the
+    # claim repeats of the negation
+    restated = by_clause if isinstance(by_clause, set) else set()
     for q in q_scopes:
-        if by_clause != "clean" and q and q & claim_terms and not any(c & q for c in c_scopes):
+        if q and (q - restated) & claim_terms and not any(c & q for c in c_scopes):
             return False
     return True
 
@@ -263,16 +266,16 @@ def _restates(c_terms: set[str], q_terms: set[str], least: int = 2) -> bool:
     return len(c_terms & q_terms) >= max(least, CLAUSE_MATCH * len(c_terms))
 
 
-def _negation_by_clause(claim: str, quote: str, near: dict[str, set[str]]) -> str:
+def _negation_by_clause(claim: str, quote: str, near: dict[str, set[str]]) -> str | set[str]:
     """How the claim's clauses keep the negations of the quote parts they restate (the parts that hold most of
     their words), whatever the words: "kept" when every negated claim clause restates a negated quote part ("do
     not count at the first evaluation" for "answers are not taken into account at the first evaluation"),
     "dropped" when a claim clause without a negation restates a negated quote part and replaces its negated words
-    ("do count at the first evaluation"), "clean" when the claim negates nothing and each of its clauses restates a
-    part of the quote without a negation ("only 42% could name the procedure" beside "and 49% could not name a
-    single complication"), else ""."""
+    ("do count at the first evaluation"), the words of the quote parts the claim restates when it negates nothing
+    and each of its clauses restates a part of the quote without a negation ("only 42% could name the procedure"
+    beside "and 49% could not name a single complication"), else ""."""
     parts = _quote_parts(quote)
-    negated_kept, seen, clean = True, False, True
+    negated_kept, seen, clean = True, False, set()
     for c_part in _CLAUSE.split(claim):
         c_terms = _claim_terms(c_part)
         c_terms |= {s for t in c_terms for s in near.get(t, ())}
@@ -282,7 +285,10 @@ def _negation_by_clause(claim: str, quote: str, near: dict[str, set[str]]) -> st
         # a negating word the claim clause repeats ("when surgery is contraindicated") is not what its "not" negates
         restated = [negated for negated, _a, by_word in best
                     if negated is not None and not (by_word and negated <= c_terms)]
-        clean = clean and bool(best) and not any(any_neg for _n, any_neg, _w in best)
+        if clean is not None and best and not any(any_neg for _n, any_neg, _w in best):
+            clean |= set().union(*(q_terms for q_terms, *_x in parts if len(c_terms & q_terms) == top))
+        else:
+            clean = None
         if _NEGATION.search(c_part):
             seen = True
             negated_kept = negated_kept and bool(restated)
@@ -291,7 +297,7 @@ def _negation_by_clause(claim: str, quote: str, near: dict[str, set[str]]) -> st
             return "dropped"
     if seen:
         return "kept" if negated_kept else ""
-    return "clean" if clean else ""
+    return clean or ""
 
 
 def normalise_markers(text: str) -> str:
