@@ -172,10 +172,10 @@ def describe(q: Quantity, text: str) -> str:
 _UP_WORDS = "more|greater|longer|larger|higher|bigger|thicker|older|wider|heavier|later"
 _DOWN_WORDS = "less|fewer|shorter|smaller|lower|younger|thinner|narrower|lighter|earlier"
 _PRE = re.compile(
-    rf"(?:\b(?P<neg>no|not)\s+)?\b(?:(?P<up>(?:{_UP_WORDS})\s+than|over|above|exceeding|in excess of|at least|"
-    rf"a minimum of|minimum of|beyond)|"
-    rf"(?P<down>(?:{_DOWN_WORDS})\s+than|under|below|at most|up to|a maximum of|maximum of))"
-    rf"\s+(?:an?\s+)?(?:about\s+|approximately\s+|around\s+)?(?=\d)", re.I)
+    rf"(?:\b(?P<neg>no|not)\s+)?(?:\b(?P<up>(?:{_UP_WORDS})\s+than|over|above|exceed(?:s|ed|ing)?|in excess of|"
+    rf"at least|a minimum of|minimum of|beyond)\b|(?P<up_sign>[≥>])|"
+    rf"\b(?P<down>(?:{_DOWN_WORDS})\s+than|under|below|at most|up to|a maximum of|maximum of)\b|(?P<down_sign>[≤<]))"
+    rf"\s*(?:an?\s+)?(?P<approx>about\s+|approximately\s+|around\s+)?(?=\d)", re.I)
 _POST = re.compile(r"\s+or\s+(?:(?P<up>more|greater|higher|above|longer|larger|over)|"
                    r"(?P<down>less|fewer|lower|below|shorter|smaller|under))\b", re.I)
 
@@ -185,7 +185,9 @@ def comparators(text: str) -> list[tuple[Quantity, int]]:
     "no thicker than 3 mm" -> (3 mm, -1), "5 mm or less" -> (5 mm, -1), "under 48 h" -> (48 h, -1)."""
     out: list[tuple[Quantity, int]] = []
     for m in _PRE.finditer(text):
-        sign = 1 if m.group("up") else -1
+        if m.group("approx") and (m.group("up") or "").lower() == "over":
+            continue  # "over about two years" is a span of time, not a bound
+        sign = 1 if m.group("up") or m.group("up_sign") else -1
         if m.group("neg"):
             sign = -sign
         found = quantities(text[m.end():], carry=False)

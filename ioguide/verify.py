@@ -30,6 +30,7 @@ from .quantities import (
 from .text import BULLET, STOPWORDS, content_terms, sentence_spans
 from .types import Hit
 from .verify_terms import FILLER as _FILLER
+from .verify_terms import abbreviations
 from .verify_terms import canonical as _canonical
 from .verify_terms import claim_terms as _claim_terms
 from .verify_terms import framing as _framing
@@ -175,7 +176,8 @@ def _number_contexts(text: str, window: int, bounded: bool = False) -> list[tupl
     return out
 
 
-def _numbers_bound(claim: str, quote: str, exempt: frozenset[float] = frozenset()) -> bool:
+def _numbers_bound(claim: str, quote: str, exempt: frozenset[float] = frozenset(),
+                   defined: dict[str, set[str]] | None = None) -> bool:
     """Each number of the claim is about what the quote's same number is about: the claim's words next to it
     (NUMBER_WINDOW_CLAIM each side) share a word with the quote's words near that number in its sentence. Stops
     "fell from 24% to 10%" from passing on a quote where 10% is another figure, and "grade 2 meant X" on a quote
@@ -184,6 +186,7 @@ def _numbers_bound(claim: str, quote: str, exempt: frozenset[float] = frozenset(
     q_ctx: dict[str, set[str]] = {}
     for number, words in _number_contexts(quote, NUMBER_WINDOW_QUOTE, bounded=True):
         q_ctx.setdefault(number, set()).update(words)
+        q_ctx[number].update(t for abbr in words & (defined or {}).keys() for t in (defined or {})[abbr])
     for number, words in _number_contexts(claim, NUMBER_WINDOW_CLAIM):
         if float(number) not in exempt and words and number in q_ctx and not words & q_ctx[number]:
             return False
@@ -508,8 +511,13 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
             continue
         p_terms = _terms(passage)
         novel_words = sorted(w for w in _words(body) if _stem(w) not in p_terms)
-        near = _near_terms(novel_words, sorted(_words(passage)), word_vectors)
+        # near-synonyms of every claim word: a quote may say "advised" where the claim says "recommended", though
+        # "recommended" is elsewhere in the passage
+        near = _near_terms(sorted(_words(body)), sorted(_words(passage)), word_vectors)
         novel = {t for t in terms - p_terms if not near.get(t)}
+        # negations are judged with the near-synonyms of the words the passage lacks only: "additional" must not
+        # reach the "no extra treatment" of a neighbouring sentence
+        near_novel = {t: near.get(t, set()) for t in terms - p_terms}
         framing = {_stem(w) for w in novel_words if _framing(w)} & novel
         if len(novel) - FRAMING_DISCOUNT * len(framing) > max(int(NOVEL_MAX * len(terms)),
                                                               int(len(terms) >= NOVEL_FREE_FROM)):
@@ -521,19 +529,22 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         best: tuple[float, float, int, int] | None = None  # the best quote that also shows the claim's labels
         closest: tuple[float, bool] | None = None  # the best quote whatever its negations, and whether they agree
         context = _terms(header)
+        defined = abbreviations(chunk.text)
         for (a, b, size, lead), qvec in zip(quotes[p], quote_vecs[p], strict=True):
             raw = chunk.text[a:b]
             quote = _canonical(raw)
-            if (missing_quantities(claim_q, quantities(quote)) or not _numbers_bound(body, quote, counts)
+            if (missing_quantities(claim_q, quantities(quote)) or not _numbers_bound(body, quote, counts, defined)
                     or missing_bounds(body, quote) or conflicting_ranges(body, quote) or _INSTRUCTION.search(raw)):
                 continue
             q_terms = _terms(quote) | context | _terms(_canonical(lead))
+            q_terms |= {t for abbr in q_terms & defined.keys() for t in defined[abbr]}
+            q_terms |= {abbr for abbr, long_form in defined.items() if long_form <= q_terms}
             covered = _coverage(terms, q_terms, near)
             if covered < COVER_MIN or any(_coverage(c, q_terms, near) < CLAUSE_COVER_MIN for c in clauses):
                 continue
             sim = float(np.dot(vec, qvec))
             score = 0.6 * sim + 0.4 * covered - PAIR_PENALTY * min(size - 1, 2)
-            agrees = _negation_agrees(body, terms, quote, near)
+            agrees = _negation_agrees(body, terms, quote, near_novel)
             if closest is None or score > closest[0]:
                 closest = (score, agrees)
             if not agrees or labels - _labels(quote + "\n" + header):

@@ -4,6 +4,7 @@ frequency list (a maintained list, already used by the PDF loader)."""
 
 from __future__ import annotations
 
+import re
 import threading
 from functools import lru_cache
 
@@ -68,9 +69,16 @@ def terms(text: str) -> set[str]:
     return {stem(t) for t in content_terms(text) if not t[0].isdigit() and t not in UNITS}
 
 
+_COMPARATOR_WORDS = re.compile(r"(?<=\d)(\s*[^\W\d_]*)\s+or\s+(?:more|less|fewer|greater|higher|lower|above|below|"
+                               r"larger|smaller|longer|shorter|over|under)\b|"
+                               r"\b(?:more|less|fewer|greater)\s+than(?=\s+(?:an?\s+|about\s+)?\d)", re.I)
+
+
 def claim_terms(text: str) -> set[str]:
     """The stems a claim asserts: content words without framing words; numbers and their units are checked on
-    their own (ioguide.quantities), so "5 mm" for "0.5 cm" adds no term."""
+    their own (ioguide.quantities), so "5 mm" for "0.5 cm" adds no term, and so are the comparators around them
+    ("3 mm or more", "more than 40": ioguide.quantities.comparators)."""
+    text = _COMPARATOR_WORDS.sub(lambda m: m.group(1) or "", text)
     return {stem(t) for t in content_terms(text)
             if len(t) > 1 and not t[0].isdigit() and t not in FILLER and t not in UNITS}
 
@@ -87,3 +95,21 @@ def _share(claim: set[str], other: set[str]) -> float:
 def words(text: str) -> set[str]:
     return {t for t in content_terms(text) if len(t) > 2 and not t[0].isdigit() and t not in FILLER
             and t not in UNITS}
+
+
+_DEFINED = re.compile(r"((?:[^\W\d_][\w-]*\s+){1,8})\((?P<abbr>[A-Z][A-Za-z0-9-]{1,9})\)")
+
+
+def abbreviations(text: str) -> dict[str, set[str]]:
+    """Abbreviations the text defines, "lung shunt fraction (LSF)" -> {"lsf": {"lung", "shunt", "fraction"}} (as
+    stems): the long form is the words before the brackets, as many as the abbreviation has capitals (all of them
+    when it has more). A quote that writes "the LSF" holds the long form's words."""
+    out: dict[str, set[str]] = {}
+    for m in _DEFINED.finditer(text):
+        abbr = m.group("abbr")
+        capitals = sum(1 for ch in abbr if ch.isupper())
+        words = [w for w in m.group(1).split() if w.lower() not in ("the", "a", "an", "of", "and", "for", "in")]
+        long_form = {stem(w.lower()) for w in words[-capitals:]} if capitals else set()
+        if long_form:
+            out.setdefault(abbr.lower(), set()).update(long_form)
+    return out
