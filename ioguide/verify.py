@@ -42,7 +42,7 @@ from .verify_vetoes import NEGATIVE_WORDS, dropped_negative_words, neighbouring_
 # Verification thresholds, calibrated on the bundled corpus with MiniLM vectors of bare sentences (tests/test_llm.py
 # holds the cases): paraphrases of a passage sentence score >= 0.6, on-topic inventions mostly fail NOVEL_MAX.
 SUPPORT_MIN = 0.55  # 0.6 * cosine + 0.4 * share of the claim's terms found in the supporting passage sentence
-SIM_MIN = 0.45  # cosine between the answer sentence and the supporting passage sentence
+SIM_MIN = 0.38  # cosine between the answer sentence and the supporting passage sentence (or two or three)
 PAIR_PENALTY = 0.05  # a quote of two sentences must support the claim clearly better than either sentence alone
 QUOTE_MAX = 3  # adjacent sentences a quote may join (a whole bulleted list with its lead-in may be longer)
 NOVEL_MAX = 0.15  # share of the claim's content terms allowed to be absent from the cited passage (rounded down)
