@@ -29,6 +29,7 @@ from .quantities import (
 )
 from .text import BULLET, STOPWORDS, content_terms, sentence_spans
 from .types import Hit
+from .verify_quotes import WordVectors, coverage, list_sizes, near_terms, quote_spans
 from .verify_terms import FILLER as _FILLER
 from .verify_terms import abbreviations
 from .verify_terms import canonical as _canonical
@@ -44,7 +45,6 @@ from .verify_vetoes import NEGATIVE_WORDS, dropped_negative_words, neighbouring_
 SUPPORT_MIN = 0.55  # 0.6 * cosine + 0.4 * share of the claim's terms found in the supporting passage sentence
 SIM_MIN = 0.38  # cosine between the answer sentence and the supporting passage sentence (or two or three)
 PAIR_PENALTY = 0.05  # a quote of two sentences must support the claim clearly better than either sentence alone
-QUOTE_MAX = 3  # adjacent sentences a quote may join (a whole bulleted list with its lead-in may be longer)
 NOVEL_MAX = 0.25  # share of the claim's content terms allowed to be absent from the cited passage (rounded down)
 NUMBER_WINDOW_CLAIM = 6  # words each side of a claim's number that say what it counts
 NUMBER_WINDOW_QUOTE = 40  # ... and in the quote: the number's whole sentence, in practice, cut at the numbers
@@ -52,8 +52,8 @@ NUMBER_WINDOW_NEAR = 4  # before and after it (see _number_contexts), though nev
 NOVEL_FREE_FROM = 4  # a claim of this many terms or more may always hold one word the passage lacks
 COVER_MIN = 0.5  # share of the claim's content terms the supporting quote must hold (near-synonyms count)
 CLAUSE_MATCH = 0.6  # share of a claim clause's words a quote clause must hold to be the clause it restates
+PART_COVER_MIN = 0.75  # share of a clause's words a quote must hold to support that clause on its own
 CLAUSE_COVER_MIN = 0.51  # ... and of each of its clauses' terms, so a true clause cannot carry an added one
-WORD_SIM = 0.65  # cosine between bare-word embeddings above which a passage word stands for a claim word
 FRAMING_DISCOUNT = 1.0  # an everyday word the passage lacks is not counted as a novel term
 
 _MARKER_GROUP = re.compile(r"\[\s*(?:passages?\s*)?(\d{1,3}(?:\s*[,;]\s*(?:passages?\s*)?\d{1,3})*)\s*\]", re.I)
@@ -353,83 +353,18 @@ def split_claims(output: str) -> list[Claim]:
     return claims
 
 
-def _quote_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int, int, str]]:
-    """What a claim may quote, with how many sentences it joins: each sentence, each run of up to QUOTE_MAX adjacent
-    ones (an LLM often merges two or three), and each bulleted list whole with its lead-in ("six grades, running
-    from grade 1 ... to grade 6" summarises a list). With each, the lead-in of the list it belongs to ("SIR's
-    thresholds for high-risk procedures are:"), whose words a claim about a list item may repeat."""
-    leads: list[str] = []
-    lead = ""
-    lead_at = -1
-    blocks: dict[int, int] = {}  # first sentence of a list (its lead-in, or first item) -> its last item
-    for i, (a, b) in enumerate(spans):
-        if BULLET.match(text[a:b]):
-            leads.append(lead)
-            start = lead_at if lead_at >= 0 else i
-            blocks[start] = i
-        else:
-            lead = text[a:b] if text[a:b].rstrip().endswith(":") else ""
-            lead_at = i if lead else -1
-            leads.append("")
-    out = []
-    for i in range(len(spans)):
-        for size in range(1, QUOTE_MAX + 1):
-            if i + size <= len(spans):
-                out.append((spans[i][0], spans[i + size - 1][1], size, leads[i]))
-    for first, last in blocks.items():
-        if last - first + 1 > QUOTE_MAX:
-            out.append((spans[first][0], spans[last][1], last - first + 1, ""))
-    return out
-
-
-def _coverage(terms: set[str], quote_terms: set[str], near: dict[str, set[str]]) -> float:
-    """Share of terms the quote holds, a near-synonym counting as the word."""
-    if not terms:
-        return 1.0
-    return sum(1 for t in terms if t in quote_terms or near.get(t, set()) & quote_terms) / len(terms)
-
-
-class _WordVectors:
-    """Bare-word embeddings, each word embedded once per verification."""
-
-    def __init__(self, embedder):
-        self.embedder = embedder
-        self.vectors: dict[str, np.ndarray] = {}
-
-    def __call__(self, words: list[str]) -> np.ndarray:
-        missing = [w for w in dict.fromkeys(words) if w not in self.vectors]
-        if missing:
-            self.vectors.update(zip(missing, self.embedder.embed_documents(missing), strict=True))
-        return np.stack([self.vectors[w] for w in words])
-
-
-def _near_terms(novel_words: list[str], passage_words: list[str], word_vectors: _WordVectors) -> dict[str, set[str]]:
-    """For each claim word absent from the passage, the stems of passage words whose bare-word embeddings are at
-    least WORD_SIM alike ("divided" ~ "subdivided", "uptake" ~ "adoption"): a paraphrase's synonyms."""
-    if not novel_words or not passage_words:
-        return {}
-    sims = word_vectors(novel_words) @ word_vectors(passage_words).T
-    return {_stem(w): {_stem(passage_words[j]) for j in np.flatnonzero(row >= WORD_SIM)}
-            for w, row in zip(novel_words, sims, strict=True)}
-
-
-def _list_sizes(text: str) -> set[float]:
-    """The numbers of items of the bulleted lists of a passage. A claim's count of the items it lists ("three aims:
-    a, b and c") is accepted only when the passage lists that many: how a claim's own list splits into items is
-    ambiguous ("as part of an institution, such as a hospital department, or as an independent entity")."""
-    sizes, run = set(), 0
-    for line in text.split("\n") + [""]:
-        if BULLET.match(line):
-            run += 1
-        elif line.strip() or run:
-            if run:
-                sizes.add(float(run))
-            run = 0
-    return sizes
-
-
 def _reason_missing(missing, body: str, p: int) -> str:
     return f"states {', '.join(describe(q, body) for q in missing)}, not in passage {p + 1}"
+
+
+def _supports_alone(part: str, part_terms: set[str], part_q: list, quote: str, header: str, counts: frozenset,
+                    defined: dict[str, set[str]], near: dict[str, set[str]]) -> bool:
+    """A quote supports a clause of a claim on its own: it states the clause's quantities, about the same words,
+    with the same bounds, labels and negations."""
+    return not (missing_quantities(part_q, quantities(quote)) or not _numbers_bound(part, quote, counts, defined)
+                or missing_bounds(part, quote) or conflicting_ranges(part, quote)
+                or _labels(part, expand=False) - _labels(quote + "\n" + header)
+                or not _negation_agrees(part, part_terms, quote, near))
 
 
 def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, store=None) -> Verification:
@@ -463,7 +398,7 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
     for p in cited:
         chunk = hits[p].chunk
         spans = [(a, b) for a, b, _v in records.get(chunk.chunk_id) or []] or sentence_spans(chunk.text)
-        quotes[p] = _quote_spans(chunk.text, spans)
+        quotes[p] = quote_spans(chunk.text, spans)
     bodies = {id(c): _canonical(BULLET.sub("", c.body)) for c, _p in todo}
     texts = [hits[p].chunk.text[a:b] for p in cited for a, b, _size, _lead in quotes[p]]
     texts += [BULLET.sub("", c.body) for c, _p in todo]
@@ -474,13 +409,13 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         quote_vecs[p] = vectors[i:i + len(quotes[p])]
         i += len(quotes[p])
     failures: dict[int, str] = {}
-    word_vectors = _WordVectors(embedder)
+    word_vectors = WordVectors(embedder)
     for (claim, p), vec in zip(todo, vectors[i:], strict=True):
         chunk = hits[p].chunk
         body = bodies[id(claim)]
         header = _canonical(" ".join((chunk.title, chunk.section, chunk.edition)))
         passage = header + "\n" + _canonical(chunk.text)
-        counts = frozenset(list_counts(body) & _list_sizes(chunk.text))
+        counts = frozenset(list_counts(body) & list_sizes(chunk.text))
         claim_q = [q for q in quantities(body, carry=False) if q.dim is not None or q.raw not in counts]
         missing = missing_quantities(claim_q, quantities(passage))
         if missing:
@@ -513,7 +448,7 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         novel_words = sorted(w for w in _words(body) if _stem(w) not in p_terms)
         # near-synonyms of every claim word: a quote may say "advised" where the claim says "recommended", though
         # "recommended" is elsewhere in the passage
-        near = _near_terms(sorted(_words(body)), sorted(_words(passage)), word_vectors)
+        near = near_terms(sorted(_words(body)), sorted(_words(passage)), word_vectors)
         novel = {t for t in terms - p_terms if not near.get(t)}
         # negations are judged with the near-synonyms of the words the passage lacks only: "additional" must not
         # reach the "no extra treatment" of a neighbouring sentence
@@ -530,17 +465,27 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         closest: tuple[float, bool] | None = None  # the best quote whatever its negations, and whether they agree
         context = _terms(header)
         defined = abbreviations(chunk.text)
+        # each clause of the claim on its own, for a claim that merges sentences too far apart for one quote
+        parts = [(part, _claim_terms(part)) for part in _CLAUSE.split(body)]
+        parts = [(part, t, [q for q in quantities(part, carry=False) if q.dim is not None or q.raw not in counts])
+                 for part, t in parts if len(t) >= 2]
+        part_best: list[tuple[float, int, int] | None] = [None] * len(parts)
         for (a, b, size, lead), qvec in zip(quotes[p], quote_vecs[p], strict=True):
             raw = chunk.text[a:b]
             quote = _canonical(raw)
-            if (missing_quantities(claim_q, quantities(quote)) or not _numbers_bound(body, quote, counts, defined)
-                    or missing_bounds(body, quote) or conflicting_ranges(body, quote) or _INSTRUCTION.search(raw)):
-                continue
             q_terms = _terms(quote) | context | _terms(_canonical(lead))
             q_terms |= {t for abbr in q_terms & defined.keys() for t in defined[abbr]}
             q_terms |= {abbr for abbr, long_form in defined.items() if long_form <= q_terms}
-            covered = _coverage(terms, q_terms, near)
-            if covered < COVER_MIN or any(_coverage(c, q_terms, near) < CLAUSE_COVER_MIN for c in clauses):
+            for k, (part, part_terms, part_q) in enumerate(parts if len(parts) > 1 else ()):
+                part_cover = coverage(part_terms, q_terms, near) - PAIR_PENALTY * (size - 1)
+                if part_cover >= PART_COVER_MIN and (part_best[k] is None or part_cover > part_best[k][0]) \
+                        and _supports_alone(part, part_terms, part_q, quote, header, counts, defined, near_novel):
+                    part_best[k] = (part_cover, a, b)
+            if (missing_quantities(claim_q, quantities(quote)) or not _numbers_bound(body, quote, counts, defined)
+                    or missing_bounds(body, quote) or conflicting_ranges(body, quote) or _INSTRUCTION.search(raw)):
+                continue
+            covered = coverage(terms, q_terms, near)
+            if covered < COVER_MIN or any(coverage(c, q_terms, near) < CLAUSE_COVER_MIN for c in clauses):
                 continue
             sim = float(np.dot(vec, qvec))
             score = 0.6 * sim + 0.4 * covered - PAIR_PENALTY * min(size - 1, 2)
@@ -556,6 +501,12 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         if closest is not None and not closest[1]:
             failures.setdefault(id(claim), f"negates what passage {p + 1} does not, or drops its negation")
             continue
+        if (best is None or best[0] < SUPPORT_MIN or best[1] < SIM_MIN) and parts and all(part_best) \
+                and not missing_quantities(claim_q, [x for _c, a, b in part_best
+                                                     for x in quantities(_canonical(chunk.text[a:b]))]):
+            # every clause quoted on its own: the support is the passage text from the first quote to the last
+            best = (min(c for c, _a, _b in part_best), 1.0, min(a for _c, a, _b in part_best),
+                    max(b for _c, _a, b in part_best))
         if best is None or best[0] < SUPPORT_MIN or best[1] < SIM_MIN:
             failures.setdefault(id(claim), f"not supported by passage {p + 1}")
             continue
