@@ -43,6 +43,11 @@ ROWS = [
     row("t-three-merged", "The normal-liver threshold is more than 80% in a later book chapter, the Fuhrman grade "
                           "is simplified into low grade (1–2) and high grade (3–4), and extended requirements are "
                           "not taken into account at the first evaluation [1]."),
+    # two statements seven sentences apart: no quote holds both, each clause is quoted on its own
+    row("t-far-merged", "Patients with chronic liver disease are at high risk when they will lose more than 60%, and "
+                        "a single-centre team adapted the checklist into a 20-item Time-Out checklist [1]."),
+    row("f-far-merged", "Patients with chronic liver disease are at high risk when they will lose more than 60%, and "
+                        "a single-centre team adapted the checklist into a 30-item Time-Out checklist [1]."),
     row("f-neighbour", "Patients with a normal liver are at high risk when more than 80% of the functional liver "
                        "mass will be removed [1]."),
     row("f-direction", "The Fuhrman nuclear grade is now often simplified into high grade (1–2) and high grade "
