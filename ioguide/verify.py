@@ -485,7 +485,8 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
                     or missing_bounds(body, quote) or conflicting_ranges(body, quote) or _INSTRUCTION.search(raw)):
                 continue
             covered = coverage(terms, q_terms, near)
-            if covered < COVER_MIN or any(coverage(c, q_terms, near) < CLAUSE_COVER_MIN for c in clauses):
+            if covered < COVER_MIN or len(clauses) > 1 and any(coverage(c, q_terms, near) < CLAUSE_COVER_MIN
+                                                               for c in clauses):
                 continue
             sim = float(np.dot(vec, qvec))
             score = 0.6 * sim + 0.4 * covered - PAIR_PENALTY * min(size - 1, 2)
