@@ -187,8 +187,11 @@ def _numbers_bound(claim: str, quote: str, exempt: frozenset[float] = frozenset(
     for number, words in _number_contexts(quote, NUMBER_WINDOW_QUOTE, bounded=True):
         q_ctx.setdefault(number, set()).update(words)
         q_ctx[number].update(t for abbr in words & (defined or {}).keys() for t in (defined or {})[abbr])
+    # a label's number ("standard 1", "grade 2") is bound to its words by _swapped_labels, over the whole passage
+    labelled = {f"{float(n):g}" for m in _LABEL.finditer(claim) for n in re.findall(r"\d+", m.group(2))}
     for number, words in _number_contexts(claim, NUMBER_WINDOW_CLAIM):
-        if float(number) not in exempt and words and number in q_ctx and not words & q_ctx[number]:
+        if float(number) not in exempt and number not in labelled and words and number in q_ctx \
+                and not words & q_ctx[number]:
             return False
     return True
 
