@@ -2,9 +2,11 @@
 the passage it cites supports it.
 
 A sentence survives only if it ends with [n] markers that point to passages it was given, adds no negation and
-almost no terms the cited passage lacks, and the passage holds a sentence (or two adjacent ones) that supports it
-by embedding similarity and shared terms and shows every number it states. Passages and questions are data to the
-LLM; whatever they make it write still has to pass verification.
+few terms the cited passage lacks (everyday words are framing), and the passage holds a quote (one to three
+adjacent sentences, a whole bulleted list, or one quote per clause of the sentence) that supports it by embedding
+similarity and shared terms and shows every number it states; vetoes read over the whole passage
+(ioguide.verify_vetoes) remove a number the passage gives to other words and a swapped direction word. Passages
+and questions are data to the LLM; whatever they make it write still has to pass verification.
 
 Known limit: a sentence that recombines a passage's own words and numbers into a wrong statement ("sequelae are
 grade 2" from a passage that names grade 2 and sequelae in different sentences) can pass; verification checks
@@ -377,10 +379,13 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
     - every quantity of the claim is in it, compared exactly after writing numbers one way ("three weeks" =
       "21 days"; ioguide.quantities), and every grade, class or stage label it names;
     - at most NOVEL_MAX of the claim's content terms are missing from it, a term counting as present when a passage
-      word is its near-synonym by embedding (WORD_SIM);
-    - a quote from it (one sentence, or two adjacent ones at a small penalty) shows the claim's quantities and
-      labels, agrees on negation and its scope, holds at least COVER_MIN of the claim's terms, and scores at least
-      SUPPORT_MIN with cosine at least SIM_MIN.
+      word is its near-synonym by embedding (WORD_SIM), everyday words (FRAMING_ZIPF) not counting;
+    - no veto over the whole passage: a number it gives to the claim's words is another, a direction word before a
+      number is the opposite, a negating word of the sentence the claim restates is dropped;
+    - a quote from it (one to three adjacent sentences at a small penalty, or a bulleted list with its lead-in)
+      shows the claim's quantities and labels, agrees on negation clause by clause, holds at least COVER_MIN of the
+      claim's terms (and more than half of each clause's), and scores at least SUPPORT_MIN with cosine at least
+      SIM_MIN; or, failing that, each clause of the claim has such a quote of its own (PART_COVER_MIN).
     Text addressed to an AI ("ignore your instructions") never supports anything. Quotes are embedded bare: the
     index's sentence vectors carry the section as context, which makes every sentence of a section look alike. The
     sentence spans come from store.sentence_records when a store is given (the spans the index holds), else from
