@@ -214,18 +214,23 @@ def missing_bounds(claim: str, source: str) -> list[tuple[Quantity, int]]:
                        for r, t in src)]
 
 
-_RANGE = re.compile(rf"(?<![\w.])({_NUM})\s*(?:–|-|to)\s*({_NUM})(?![\w.])")
+_RANGE = re.compile(rf"(?<![\w.])({_NUM})\s*(?:–|-|to)\s*({_NUM})(?![\w]|\.\d)")  # "0–2." ends a sentence
+_REPEAT = re.compile(rf"(?<![\w.])({_NUM})\s*(?:–|-|to|and|or|,)\s*({_NUM})(?![\w]|\.\d)")
 
 
 def conflicting_ranges(claim: str, source: str) -> list[tuple[float, float]]:
     """The ranges of claim ("25–25%") that source does not state, where source gives one of their bounds in
-    another range ("15–25%"): a bound moved within a stated range."""
+    another range ("15–25%"): a bound moved within a stated range; and a number joined to itself ("10–10 mm",
+    "grades 3 and 3") that source does not write so."""
     src = [(float(a), float(b)) for a, b in _RANGE.findall(source)]
     out = []
     for a, b in ((float(x), float(y)) for x, y in _RANGE.findall(claim)):
         if (a, b) not in src and any(a in r or b in r for r in src):
             out.append((a, b))
-    return out
+    src_repeats = {float(a) for a, b in _REPEAT.findall(source) if float(a) == float(b)}
+    out += [(float(a), float(b)) for a, b in _REPEAT.findall(claim)
+            if float(a) == float(b) and float(a) not in src_repeats]
+    return list(dict.fromkeys(out))
 
 
 _COUNT = re.compile(r"(?<![\w.])(\d{1,2})\s+(?!(?:" + _UNIT_ALT + r")\b)([^\W\d_]+(?:\s+[^\W\d_]+){0,4})\s*:\s*(.+)$",

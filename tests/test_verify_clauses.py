@@ -10,7 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ioguide.cli import app
-from ioguide.quantities import canonical_text, comparators
+from ioguide.quantities import canonical_text, comparators, conflicting_ranges
 from ioguide.text import split_sentences
 from ioguide.verify_terms import abbreviations, claim_terms
 from ioguide.verify_vetoes import neighbouring_numbers, swapped_directions
@@ -109,3 +109,11 @@ def test_over_about_a_duration_is_no_bound_and_comparator_words_are_no_terms():
 def test_a_case_name_does_not_end_a_sentence():
     assert split_sentences("The surgeon was liable in Mohr v. Williams (1905). The court agreed.") == [
         "The surgeon was liable in Mohr v. Williams (1905).", "The court agreed."]
+
+
+def test_a_range_at_the_end_of_a_sentence_and_a_number_joined_to_itself_are_found():
+    source = canonical_text("ECOG performance status 0–2. Margins should be 5–10 mm. Grades 1 and 3 changed.")
+    assert conflicting_ranges(canonical_text("ECOG performance status of 0 to 3."), source) == [(0.0, 3.0)]
+    assert conflicting_ranges(canonical_text("Margins should be 10–10 mm."), source) == [(10.0, 10.0)]
+    assert conflicting_ranges(canonical_text("grades 3 and 3 changed"), source) == [(3.0, 3.0)]
+    assert conflicting_ranges(canonical_text("ECOG status 0 to 2, margins of 5 to 10 mm"), source) == []
