@@ -78,7 +78,8 @@ def canonical_text(text: str) -> str:
         w = m.group(1).lower()
         if w == "one":
             after = text[m.end():m.end() + 16].lstrip(" -").lower()
-            if not re.match(rf"(?:{_UNIT_WORDS})\b", after):
+            # "one-item checklist" counts items as "20-item" does; "one of them" stays a word
+            if not re.match(rf"(?:{_UNIT_WORDS})\b", after) and not text.startswith("-", m.end()):
                 return m.group(0)
         return str(_WORD_VALUE[w])
 
@@ -119,6 +120,24 @@ def quantities(text: str, carry: bool = True) -> list[Quantity]:
     return out
 
 
+def quantity_runs(text: str, carry: bool = True) -> list[tuple[int, int, list[Quantity]]]:
+    """quantities(text) grouped by run, with each run's offsets: "1, 3 and 6 months" is one run of three."""
+    runs = [(m.start(), m.end(), len(_NUM_IN_RUN.findall(m.group(1)))) for m in _RUN.finditer(text)]
+    found = quantities(text, carry)
+    out, i = [], 0
+    for a, b, n in runs:
+        out.append((a, b, found[i:i + n]))
+        i += n
+    return out
+
+
+def same_quantity(q: Quantity, other: Quantity) -> bool:
+    """The same amount: in the same dimension when q has a unit, else the same number."""
+    if q.dim is None:
+        return _same(q.raw, other.raw)
+    return other.dim == q.dim and _same(other.value, q.value)
+
+
 def _same(a: float, b: float) -> bool:
     return abs(a - b) <= 1e-9 * max(1.0, abs(a), abs(b))
 
@@ -153,10 +172,10 @@ def describe(q: Quantity, text: str) -> str:
 _UP_WORDS = "more|greater|longer|larger|higher|bigger|thicker|older|wider|heavier|later"
 _DOWN_WORDS = "less|fewer|shorter|smaller|lower|younger|thinner|narrower|lighter|earlier"
 _PRE = re.compile(
-    rf"(?:\b(?P<neg>no|not)\s+)?\b(?:(?P<up>(?:{_UP_WORDS})\s+than|over|above|exceeding|in excess of|at least|"
-    rf"a minimum of|minimum of|beyond)|"
-    rf"(?P<down>(?:{_DOWN_WORDS})\s+than|under|below|at most|up to|a maximum of|maximum of))"
-    rf"\s+(?:an?\s+)?(?:about\s+|approximately\s+|around\s+)?(?=\d)", re.I)
+    rf"(?:\b(?P<neg>no|not)\s+)?(?:\b(?P<up>(?:{_UP_WORDS})\s+than|over|above|exceed(?:s|ed|ing)?|in excess of|"
+    rf"at least|a minimum of|minimum of|beyond)\b|(?P<up_sign>[≥>])|"
+    rf"\b(?P<down>(?:{_DOWN_WORDS})\s+than|under|below|at most|up to|a maximum of|maximum of)\b|(?P<down_sign>[≤<]))"
+    rf"\s*(?:an?\s+)?(?P<approx>about\s+|approximately\s+|around\s+)?(?=\d)", re.I)
 _POST = re.compile(r"\s+or\s+(?:(?P<up>more|greater|higher|above|longer|larger|over)|"
                    r"(?P<down>less|fewer|lower|below|shorter|smaller|under))\b", re.I)
 
@@ -166,7 +185,9 @@ def comparators(text: str) -> list[tuple[Quantity, int]]:
     "no thicker than 3 mm" -> (3 mm, -1), "5 mm or less" -> (5 mm, -1), "under 48 h" -> (48 h, -1)."""
     out: list[tuple[Quantity, int]] = []
     for m in _PRE.finditer(text):
-        sign = 1 if m.group("up") else -1
+        if m.group("approx") and (m.group("up") or "").lower() == "over":
+            continue  # "over about two years" is a span of time, not a bound
+        sign = 1 if m.group("up") or m.group("up_sign") else -1
         if m.group("neg"):
             sign = -sign
         found = quantities(text[m.end():], carry=False)
@@ -193,18 +214,23 @@ def missing_bounds(claim: str, source: str) -> list[tuple[Quantity, int]]:
                        for r, t in src)]
 
 
-_RANGE = re.compile(rf"(?<![\w.])({_NUM})\s*(?:–|-|to)\s*({_NUM})(?![\w.])")
+_RANGE = re.compile(rf"(?<![\w.])({_NUM})\s*(?:–|-|to)\s*({_NUM})(?![\w]|\.\d)")  # "0–2." ends a sentence
+_REPEAT = re.compile(rf"(?<![\w.])({_NUM})\s*(?:–|-|to|and|or|,)\s*({_NUM})(?![\w]|\.\d)")
 
 
 def conflicting_ranges(claim: str, source: str) -> list[tuple[float, float]]:
     """The ranges of claim ("25–25%") that source does not state, where source gives one of their bounds in
-    another range ("15–25%"): a bound moved within a stated range."""
+    another range ("15–25%"): a bound moved within a stated range; and a number joined to itself ("10–10 mm",
+    "grades 3 and 3") that source does not write so."""
     src = [(float(a), float(b)) for a, b in _RANGE.findall(source)]
     out = []
     for a, b in ((float(x), float(y)) for x, y in _RANGE.findall(claim)):
         if (a, b) not in src and any(a in r or b in r for r in src):
             out.append((a, b))
-    return out
+    src_repeats = {float(a) for a, b in _REPEAT.findall(source) if float(a) == float(b)}
+    out += [(float(a), float(b)) for a, b in _REPEAT.findall(claim)
+            if float(a) == float(b) and float(a) not in src_repeats]
+    return list(dict.fromkeys(out))
 
 
 _COUNT = re.compile(r"(?<![\w.])(\d{1,2})\s+(?!(?:" + _UNIT_ALT + r")\b)([^\W\d_]+(?:\s+[^\W\d_]+){0,4})\s*:\s*(.+)$",

@@ -14,7 +14,7 @@ _ABBREVIATIONS = {
     "e.g", "i.e", "al", "vs", "fig", "figs", "no", "nos", "dr", "prof", "approx", "ca", "cf", "etc", "mr", "mrs",
     "ms", "st", "vol", "pp", "p", "ref", "refs", "dept", "inc", "ltd", "jr", "sr", "min", "max", "mg", "ml", "resp",
     "incl", "eq", "sec", "tab", "suppl", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct",
-    "nov", "dec", "u.s", "u.k", "e.v", "n.b",
+    "nov", "dec", "u.s", "u.k", "e.v", "n.b", "v",  # "v": a case name, "Mohr v. Williams"
 }
 
 _INVISIBLE = dict.fromkeys(

@@ -2,9 +2,11 @@
 the passage it cites supports it.
 
 A sentence survives only if it ends with [n] markers that point to passages it was given, adds no negation and
-almost no terms the cited passage lacks, and the passage holds a sentence (or two adjacent ones) that supports it
-by embedding similarity and shared terms and shows every number it states. Passages and questions are data to the
-LLM; whatever they make it write still has to pass verification.
+few terms the cited passage lacks (everyday words are framing), and the passage holds a quote (one to three
+adjacent sentences, a whole bulleted list, or one quote per clause of the sentence) that supports it by embedding
+similarity and shared terms and shows every number it states; vetoes read over the whole passage
+(ioguide.verify_vetoes) remove a number the passage gives to other words and a swapped direction word. Passages
+and questions are data to the LLM; whatever they make it write still has to pass verification.
 
 Known limit: a sentence that recombines a passage's own words and numbers into a wrong statement ("sequelae are
 grade 2" from a passage that names grade 2 and sequelae in different sentences) can pass; verification checks
@@ -14,15 +16,12 @@ support, not logic.
 from __future__ import annotations
 
 import re
-import threading
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 
 from .quantities import (
     UNITS,
-    canonical_text,
     conflicting_ranges,
     describe,
     list_counts,
@@ -32,19 +31,32 @@ from .quantities import (
 )
 from .text import BULLET, STOPWORDS, content_terms, sentence_spans
 from .types import Hit
+from .verify_quotes import WordVectors, coverage, list_sizes, near_terms, quote_spans
+from .verify_terms import FILLER as _FILLER
+from .verify_terms import abbreviations
+from .verify_terms import canonical as _canonical
+from .verify_terms import claim_terms as _claim_terms
+from .verify_terms import framing as _framing
+from .verify_terms import stem as _stem
+from .verify_terms import terms as _terms
+from .verify_terms import words as _words
+from .verify_vetoes import NEGATIVE_WORDS, dropped_negative_words, neighbouring_numbers, swapped_directions
 
 # Verification thresholds, calibrated on the bundled corpus with MiniLM vectors of bare sentences (tests/test_llm.py
 # holds the cases): paraphrases of a passage sentence score >= 0.6, on-topic inventions mostly fail NOVEL_MAX.
 SUPPORT_MIN = 0.55  # 0.6 * cosine + 0.4 * share of the claim's terms found in the supporting passage sentence
-SIM_MIN = 0.45  # cosine between the answer sentence and the supporting passage sentence
+SIM_MIN = 0.38  # cosine between the answer sentence and the supporting passage sentence (or two or three)
 PAIR_PENALTY = 0.05  # a quote of two sentences must support the claim clearly better than either sentence alone
-NOVEL_MAX = 0.15  # share of the claim's content terms allowed to be absent from the cited passage (rounded down)
+NOVEL_MAX = 0.25  # share of the claim's content terms allowed to be absent from the cited passage (rounded down)
 NUMBER_WINDOW_CLAIM = 6  # words each side of a claim's number that say what it counts
 NUMBER_WINDOW_QUOTE = 40  # ... and in the quote: the number's whole sentence, in practice, cut at the numbers
 NUMBER_WINDOW_NEAR = 4  # before and after it (see _number_contexts), though never fewer words than this each side
 NOVEL_FREE_FROM = 4  # a claim of this many terms or more may always hold one word the passage lacks
 COVER_MIN = 0.5  # share of the claim's content terms the supporting quote must hold (near-synonyms count)
-WORD_SIM = 0.65  # cosine between bare-word embeddings above which a passage word stands for a claim word
+CLAUSE_MATCH = 0.6  # share of a claim clause's words a quote clause must hold to be the clause it restates
+PART_COVER_MIN = 0.75  # share of a clause's words a quote must hold to support that clause on its own
+CLAUSE_COVER_MIN = 0.51  # ... and of each of its clauses' terms, so a true clause cannot carry an added one
+FRAMING_DISCOUNT = 1.0  # an everyday word the passage lacks is not counted as a novel term
 
 _MARKER_GROUP = re.compile(r"\[\s*(?:passages?\s*)?(\d{1,3}(?:\s*[,;]\s*(?:passages?\s*)?\d{1,3})*)\s*\]", re.I)
 _MARKER = re.compile(r"\[(\d{1,3})\]")
@@ -61,21 +73,6 @@ _INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|guidelines above)\b|"
     r"\bsystem prompt\b|\byou are (?:now )?(?:an? )?(?:ai|assistant|chatbot|language model)\b|"
     r"\b(?:tell|inform) the (?:reader|user)\b", re.I)
-# Words that frame a claim rather than make it: a paraphrase may add them without inventing anything. Negations are
-# judged separately.
-_FILLER = frozenset("""according say says said state states stated stating note notes noted describe describes
-    described mention mentions mentioned explain explains guideline guidelines document documents passage passages
-    source sources text between within among become becomes became ideally generally typically usually also only
-    not no never none cannot without neither nor
-    while whereas although though because since therefore thus hence however whether either each every many much
-    together inside during afterwards afterward meant means mean make makes made put puts set sets give gives given
-    giving take takes taken took up off out case cases way ways report reports reported suggest suggests
-    suggested add adds added show shows showed shown under below above over exceeding""".split())
-# Comparatives stemmed to their adjective, so "no thicker than" finds "at most 3 mm thick".
-_COMPARATIVE = {"thicker": "thick", "longer": "long", "larger": "large", "shorter": "short", "smaller": "small",
-                "bigger": "big", "higher": "high", "lower": "low", "greater": "great", "older": "old",
-                "younger": "young", "wider": "wide", "thinner": "thin"}
-
 _LABEL = re.compile(r"\b(grades?|class(?:es)?|stages?|child-pugh|asa|standards?|types?|levels?|tiers?|"
                     r"categor(?:y|ies)|bclc)\s+((?:\d{1,2}[a-c]?|[a-d])\b(?:\s*(?:–|-|to|and|or|,)\s*"
                     r"(?:\d{1,2}[a-c]?|[a-d])\b)*)", re.I)
@@ -84,49 +81,11 @@ _LABEL_KIND = {"classes": "class", "categories": "category"}
 # carry an unsupported one.
 _CLAUSE = re.compile(r"[;:]|,\s*(?:and|but|so|while|whereas|which|although|because|as|or|with)\b|"
                      r"\b(?:while|whereas|although|because)\b")
+_NEGATION_PART = re.compile(r"[;:()]|,\s*(?:and|but|so|while|whereas|which)\b|"
+                            r"\b(?:but|while|whereas|although|because)\b")
 _LABEL_WORDS = frozenset("grade grades class classes stage stages child pugh asa standard standards type types "
                          "level levels tier tiers category categories bclc".split())
 _SUBGRADE = re.compile(r"\b(\d{1,2}[ab])\b")
-_STEMMER_LOCK = threading.Lock()  # a PyStemmer object must not be used by two threads at once
-
-
-@lru_cache(maxsize=1)
-def _stemmer():
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-@lru_cache(maxsize=65536)
-def _stem(term: str) -> str:
-    """The Snowball stem (PyStemmer, as BM25 uses), spelling unified first: "embolization" ~ "embolisation"."""
-    if term[:1].isdigit():
-        return term
-    term = _COMPARATIVE.get(term, term)
-    with _STEMMER_LOCK:
-        return _stemmer().stemWord(term.replace("z", "s"))
-
-
-def _terms(text: str) -> set[str]:
-    return {_stem(t) for t in content_terms(text) if not t[0].isdigit() and t not in UNITS}
-
-
-def _claim_terms(text: str) -> set[str]:
-    """The stems a claim asserts: content words without framing words; numbers and their units are checked on
-    their own (ioguide.quantities), so "5 mm" for "0.5 cm" adds no term."""
-    return {_stem(t) for t in content_terms(text)
-            if len(t) > 1 and not t[0].isdigit() and t not in _FILLER and t not in UNITS}
-
-
-@lru_cache(maxsize=8192)
-def _canonical(text: str) -> str:
-    return canonical_text(text)
-
-
-def _share(claim: set[str], other: set[str]) -> float:
-    return len(claim & other) / len(claim) if claim else 0.0
-
-
 def _labels(text: str, expand: bool = True) -> set[str]:
     """Grade, class, stage and similar labels of canonical text: "Child-Pugh A–B" -> child-pugh a, child-pugh b;
     "3a" -> 3a; a range is kept as one label ("grade 1-3") and, with expand (what a passage states), also as its
@@ -219,7 +178,8 @@ def _number_contexts(text: str, window: int, bounded: bool = False) -> list[tupl
     return out
 
 
-def _numbers_bound(claim: str, quote: str, exempt: frozenset[float] = frozenset()) -> bool:
+def _numbers_bound(claim: str, quote: str, exempt: frozenset[float] = frozenset(),
+                   defined: dict[str, set[str]] | None = None) -> bool:
     """Each number of the claim is about what the quote's same number is about: the claim's words next to it
     (NUMBER_WINDOW_CLAIM each side) share a word with the quote's words near that number in its sentence. Stops
     "fell from 24% to 10%" from passing on a quote where 10% is another figure, and "grade 2 meant X" on a quote
@@ -228,8 +188,12 @@ def _numbers_bound(claim: str, quote: str, exempt: frozenset[float] = frozenset(
     q_ctx: dict[str, set[str]] = {}
     for number, words in _number_contexts(quote, NUMBER_WINDOW_QUOTE, bounded=True):
         q_ctx.setdefault(number, set()).update(words)
+        q_ctx[number].update(t for abbr in words & (defined or {}).keys() for t in (defined or {})[abbr])
+    # a label's number ("standard 1", "grade 2") is bound to its words by _swapped_labels, over the whole passage
+    labelled = {f"{float(n):g}" for m in _LABEL.finditer(claim) for n in re.findall(r"\d+", m.group(2))}
     for number, words in _number_contexts(claim, NUMBER_WINDOW_CLAIM):
-        if float(number) not in exempt and words and number in q_ctx and not words & q_ctx[number]:
+        if float(number) not in exempt and number not in labelled and words and number in q_ctx \
+                and not words & q_ctx[number]:
             return False
     return True
 
@@ -247,18 +211,25 @@ def _drops_negation(claim: str, claim_terms: set[str], passage: str) -> bool:
 
 
 def _negation_scopes(text: str) -> list[set[str]]:
-    """For each negation of text, the stems of the (up to two) content words after it in its clause; a negated
-    number ("is not 48 hours") has that number as its scope."""
+    """For each negation of text, the stems of the (up to two) content words after it in its clause, and of those
+    after an "or" that continues it ("not clinical guidelines or systematic reviews"); a negated number ("is not 48
+    hours") has that number as its scope."""
     out = []
     for m in _NEGATION.finditer(text):
-        clause = re.split(r"[.;:,()]|\b(?:and|or|but|while|whereas|although)\b", text[m.end():], maxsplit=1)[0]
-        number = re.match(r"\s*(\d+(?:\.\d+)?)", clause)
+        parts = re.split(r"([.;:,()]|\b(?:and|or|but|while|whereas|although)\b)", text[m.end():], maxsplit=2)
+        number = re.match(r"\s*(\d+(?:\.\d+)?)", parts[0])
         if number:
             out.append({f"#{float(number.group(1)):g}"})
             continue
-        words = [t for t in content_terms(clause) if t not in _FILLER and not t[0].isdigit() and t not in UNITS][:2]
+        words = _scope_words(parts[0])
+        if len(parts) > 2 and parts[1] == "or":
+            words += _scope_words(parts[2])
         out.append({_stem(t) for t in words})
     return out
+
+
+def _scope_words(clause: str) -> list[str]:
+    return [t for t in content_terms(clause) if t not in _FILLER and not t[0].isdigit() and t not in UNITS][:2]
 
 
 def _negation_agrees(claim: str, claim_terms: set[str], quote: str, near: dict[str, set[str]] | None = None) -> bool:
@@ -266,16 +237,75 @@ def _negation_agrees(claim: str, claim_terms: set[str], quote: str, near: dict[s
     no negation of the quote is dropped: a quote negation whose scope the claim repeats must be negated in the claim
     too. "is not recommended" from "is recommended" fails; so does "is recommended" from "is not recommended"."""
     near = near or {}
+    by_clause = _negation_by_clause(claim, quote, near)
+    if by_clause == "dropped":
+        return False
     c_scopes = [c | {s for t in c for s in near.get(t, ())} for c in _negation_scopes(claim)]
     q_scopes = _negation_scopes(quote)
     claim_terms = claim_terms | {s for t in claim_terms for s in near.get(t, ())}
     for c in c_scopes:
-        if not any(c & q or not c for q in q_scopes):
+        if by_clause != "kept" and not any(c & q or not c for q in q_scopes):
             return False
+    # a quote negation's scope words that the un-negated quote parts the claim restates also hold are not what the
+    # claim repeats of the negation
+    restated = by_clause if isinstance(by_clause, set) else set()
     for q in q_scopes:
-        if q and q & claim_terms and not any(c & q for c in c_scopes):
+        if q and (q - restated) & claim_terms and not any(c & q for c in c_scopes):
             return False
     return True
+
+
+def _quote_parts(quote: str) -> list[tuple[set[str], set[str] | None, bool, bool]]:
+    """(stems, negated stems, negated at all, negated by a negating word only) of each part of the quote's
+    sentences (the text between ";", ":", brackets, "but", ", and", ", so"); negated stems are None unless the part
+    is negated by "not", "never", "cannot" or a negating word ("excluded": the word itself is what is negated)."""
+    out = []
+    for part in (p for a, b in sentence_spans(quote) for p in _NEGATION_PART.split(quote[a:b])):
+        found = [m for m in _NEGATION.finditer(part) if (m.group(1) or m.group(2)).lower() in _STRONG_NEGATION]
+        negating = {_stem(t) for t in content_terms(part) if t in NEGATIVE_WORDS}
+        negated = set().union(*_negation_scopes(part[found[0].start():])) if found else negating or None
+        out.append((_claim_terms(part), negated, negated is not None or _NEGATION.search(part) is not None,
+                    negating and not found))
+    return out
+
+
+def _restates(c_terms: set[str], q_terms: set[str], least: int = 2) -> bool:
+    """A claim clause restates a quote part that holds at least CLAUSE_MATCH of its words, and least of them."""
+    return len(c_terms & q_terms) >= max(least, CLAUSE_MATCH * len(c_terms))
+
+
+def _negation_by_clause(claim: str, quote: str, near: dict[str, set[str]]) -> str | set[str]:
+    """How the claim's clauses keep the negations of the quote parts they restate (the parts that hold most of
+    their words), whatever the words: "kept" when every negated claim clause restates a negated quote part ("do
+    not count at the first evaluation" for "answers are not taken into account at the first evaluation"),
+    "dropped" when a claim clause without a negation restates a negated quote part and replaces its negated words
+    ("do count at the first evaluation"), the words of the quote parts the claim restates when it negates nothing
+    and each of its clauses restates a part of the quote without a negation ("only 42% could name the procedure"
+    beside "and 49% could not name a single complication"), else ""."""
+    parts = _quote_parts(quote)
+    negated_kept, seen, clean = True, False, set()
+    for c_part in _CLAUSE.split(claim):
+        c_terms = _claim_terms(c_part)
+        c_terms |= {s for t in c_terms for s in near.get(t, ())}
+        top = max((len(c_terms & q_terms) for q_terms, *_x in parts), default=0)
+        best = [(negated, any_neg, by_word) for q_terms, negated, any_neg, by_word in parts
+                if _restates(c_terms, q_terms) and len(c_terms & q_terms) == top]
+        # a negating word the claim clause repeats ("when surgery is contraindicated") is not what its "not" negates
+        restated = [negated for negated, _a, by_word in best
+                    if negated is not None and not (by_word and negated <= c_terms)]
+        if clean is not None and best and not any(any_neg for _n, any_neg, _w in best):
+            clean |= set().union(*(q_terms for q_terms, *_x in parts if len(c_terms & q_terms) == top))
+        else:
+            clean = None
+        if _NEGATION.search(c_part):
+            seen = True
+            negated_kept = negated_kept and bool(restated)
+        elif any(not c_terms & negated and _restates(c_terms, q_terms, 3)
+                 for q_terms, negated, _a, _w in parts if negated is not None and negated in restated):
+            return "dropped"
+    if seen:
+        return "kept" if negated_kept else ""
+    return clean or ""
 
 
 def normalise_markers(text: str) -> str:
@@ -328,76 +358,18 @@ def split_claims(output: str) -> list[Claim]:
     return claims
 
 
-def _quote_spans(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int, bool, str]]:
-    """What a claim may quote: each sentence, and each two adjacent sentences (an LLM often merges two); with each,
-    the lead-in of the list it belongs to ("SIR's thresholds for high-risk procedures are:"), whose words a claim
-    about a list item may repeat."""
-    leads: list[str] = []
-    lead = ""
-    for a, b in spans:
-        if BULLET.match(text[a:b]):
-            leads.append(lead)
-        else:
-            lead = text[a:b] if text[a:b].rstrip().endswith(":") else ""
-            leads.append("")
-    out = [(a, b, False, leads[i]) for i, (a, b) in enumerate(spans)]
-    out += [(a, b2, True, leads[i]) for i, ((a, _b), (_a2, b2)) in enumerate(zip(spans, spans[1:], strict=False))]
-    return out
-
-
-def _words(text: str) -> set[str]:
-    return {t for t in content_terms(text) if len(t) > 2 and not t[0].isdigit() and t not in _FILLER
-            and t not in UNITS}
-
-
-def _coverage(terms: set[str], quote_terms: set[str], near: dict[str, set[str]]) -> float:
-    """Share of terms the quote holds, a near-synonym counting as the word."""
-    if not terms:
-        return 1.0
-    return sum(1 for t in terms if t in quote_terms or near.get(t, set()) & quote_terms) / len(terms)
-
-
-class _WordVectors:
-    """Bare-word embeddings, each word embedded once per verification."""
-
-    def __init__(self, embedder):
-        self.embedder = embedder
-        self.vectors: dict[str, np.ndarray] = {}
-
-    def __call__(self, words: list[str]) -> np.ndarray:
-        missing = [w for w in dict.fromkeys(words) if w not in self.vectors]
-        if missing:
-            self.vectors.update(zip(missing, self.embedder.embed_documents(missing), strict=True))
-        return np.stack([self.vectors[w] for w in words])
-
-
-def _near_terms(novel_words: list[str], passage_words: list[str], word_vectors: _WordVectors) -> dict[str, set[str]]:
-    """For each claim word absent from the passage, the stems of passage words whose bare-word embeddings are at
-    least WORD_SIM alike ("divided" ~ "subdivided", "uptake" ~ "adoption"): a paraphrase's synonyms."""
-    if not novel_words or not passage_words:
-        return {}
-    sims = word_vectors(novel_words) @ word_vectors(passage_words).T
-    return {_stem(w): {_stem(passage_words[j]) for j in np.flatnonzero(row >= WORD_SIM)}
-            for w, row in zip(novel_words, sims, strict=True)}
-
-
-def _list_sizes(text: str) -> set[float]:
-    """The numbers of items of the bulleted lists of a passage. A claim's count of the items it lists ("three aims:
-    a, b and c") is accepted only when the passage lists that many: how a claim's own list splits into items is
-    ambiguous ("as part of an institution, such as a hospital department, or as an independent entity")."""
-    sizes, run = set(), 0
-    for line in text.split("\n") + [""]:
-        if BULLET.match(line):
-            run += 1
-        elif line.strip() or run:
-            if run:
-                sizes.add(float(run))
-            run = 0
-    return sizes
-
-
 def _reason_missing(missing, body: str, p: int) -> str:
     return f"states {', '.join(describe(q, body) for q in missing)}, not in passage {p + 1}"
+
+
+def _supports_alone(part: str, part_terms: set[str], part_q: list, quote: str, header: str, counts: frozenset,
+                    defined: dict[str, set[str]], near: dict[str, set[str]]) -> bool:
+    """A quote supports a clause of a claim on its own: it states the clause's quantities, about the same words,
+    with the same bounds, labels and negations."""
+    return not (missing_quantities(part_q, quantities(quote)) or not _numbers_bound(part, quote, counts, defined)
+                or missing_bounds(part, quote) or conflicting_ranges(part, quote)
+                or _labels(part, expand=False) - _labels(quote + "\n" + header)
+                or not _negation_agrees(part, part_terms, quote, near))
 
 
 def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, store=None) -> Verification:
@@ -407,10 +379,13 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
     - every quantity of the claim is in it, compared exactly after writing numbers one way ("three weeks" =
       "21 days"; ioguide.quantities), and every grade, class or stage label it names;
     - at most NOVEL_MAX of the claim's content terms are missing from it, a term counting as present when a passage
-      word is its near-synonym by embedding (WORD_SIM);
-    - a quote from it (one sentence, or two adjacent ones at a small penalty) shows the claim's quantities and
-      labels, agrees on negation and its scope, holds at least COVER_MIN of the claim's terms, and scores at least
-      SUPPORT_MIN with cosine at least SIM_MIN.
+      word is its near-synonym by embedding (WORD_SIM), everyday words (FRAMING_ZIPF) not counting;
+    - no veto over the whole passage: a number it gives to the claim's words is another, a direction word before a
+      number is the opposite, a negating word of the sentence the claim restates is dropped;
+    - a quote from it (one to three adjacent sentences at a small penalty, or a bulleted list with its lead-in)
+      shows the claim's quantities and labels, agrees on negation clause by clause, holds at least COVER_MIN of the
+      claim's terms (and more than half of each clause's), and scores at least SUPPORT_MIN with cosine at least
+      SIM_MIN; or, failing that, each clause of the claim has such a quote of its own (PART_COVER_MIN).
     Text addressed to an AI ("ignore your instructions") never supports anything. Quotes are embedded bare: the
     index's sentence vectors carry the section as context, which makes every sentence of a section look alike. The
     sentence spans come from store.sentence_records when a store is given (the spans the index holds), else from
@@ -431,9 +406,9 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
     for p in cited:
         chunk = hits[p].chunk
         spans = [(a, b) for a, b, _v in records.get(chunk.chunk_id) or []] or sentence_spans(chunk.text)
-        quotes[p] = _quote_spans(chunk.text, spans)
+        quotes[p] = quote_spans(chunk.text, spans)
     bodies = {id(c): _canonical(BULLET.sub("", c.body)) for c, _p in todo}
-    texts = [hits[p].chunk.text[a:b] for p in cited for a, b, _pair, _lead in quotes[p]]
+    texts = [hits[p].chunk.text[a:b] for p in cited for a, b, _size, _lead in quotes[p]]
     texts += [BULLET.sub("", c.body) for c, _p in todo]
     vectors = embedder.embed_documents(texts)
     quote_vecs: dict[int, np.ndarray] = {}
@@ -442,13 +417,13 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         quote_vecs[p] = vectors[i:i + len(quotes[p])]
         i += len(quotes[p])
     failures: dict[int, str] = {}
-    word_vectors = _WordVectors(embedder)
+    word_vectors = WordVectors(embedder)
     for (claim, p), vec in zip(todo, vectors[i:], strict=True):
         chunk = hits[p].chunk
         body = bodies[id(claim)]
         header = _canonical(" ".join((chunk.title, chunk.section, chunk.edition)))
         passage = header + "\n" + _canonical(chunk.text)
-        counts = frozenset(list_counts(body) & _list_sizes(chunk.text))
+        counts = frozenset(list_counts(body) & list_sizes(chunk.text))
         claim_q = [q for q in quantities(body, carry=False) if q.dim is not None or q.raw not in counts]
         missing = missing_quantities(claim_q, quantities(passage))
         if missing:
@@ -463,15 +438,32 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         if swapped:
             failures.setdefault(id(claim), f"states {', '.join(swapped)}, where passage {p + 1} gives another")
             continue
+        text = _canonical(chunk.text)
+        moved = neighbouring_numbers(body, text) + swapped_directions(body, text)
+        if moved:
+            failures.setdefault(id(claim), f"states {', '.join(moved)}, where passage {p + 1} gives another value "
+                                           f"for the same words")
+            continue
         terms = _claim_terms(body)
+        dropped = dropped_negative_words(terms, _NEGATION.search(body) is not None, text)
+        if dropped:
+            failures.setdefault(id(claim), f"leaves out a negation of passage {p + 1} ({', '.join(dropped)})")
+            continue
         if _drops_negation(body, terms, passage):
             failures.setdefault(id(claim), f"leaves out a negation of passage {p + 1}")
             continue
         p_terms = _terms(passage)
         novel_words = sorted(w for w in _words(body) if _stem(w) not in p_terms)
-        near = _near_terms(novel_words, sorted(_words(passage)), word_vectors)
+        # near-synonyms of every claim word: a quote may say "advised" where the claim says "recommended", though
+        # "recommended" is elsewhere in the passage
+        near = near_terms(sorted(_words(body)), sorted(_words(passage)), word_vectors)
         novel = {t for t in terms - p_terms if not near.get(t)}
-        if len(novel) > max(int(NOVEL_MAX * len(terms)), int(len(terms) >= NOVEL_FREE_FROM)):
+        # negations are judged with the near-synonyms of the words the passage lacks only: "additional" must not
+        # reach the "no extra treatment" of a neighbouring sentence
+        near_novel = {t: near.get(t, set()) for t in terms - p_terms}
+        framing = {_stem(w) for w in novel_words if _framing(w)} & novel
+        if len(novel) - FRAMING_DISCOUNT * len(framing) > max(int(NOVEL_MAX * len(terms)),
+                                                              int(len(terms) >= NOVEL_FREE_FROM)):
             failures.setdefault(id(claim), f"says what passage {p + 1} does not ({', '.join(sorted(novel))})")
             continue
         clauses = [c for c in (_claim_terms(part) for part in _CLAUSE.split(body)) if len(c) >= 2]
@@ -480,19 +472,33 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         best: tuple[float, float, int, int] | None = None  # the best quote that also shows the claim's labels
         closest: tuple[float, bool] | None = None  # the best quote whatever its negations, and whether they agree
         context = _terms(header)
-        for (a, b, pair, lead), qvec in zip(quotes[p], quote_vecs[p], strict=True):
+        defined = abbreviations(chunk.text)
+        # each clause of the claim on its own, for a claim that merges sentences too far apart for one quote
+        parts = [(part, _claim_terms(part)) for part in _CLAUSE.split(body)]
+        parts = [(part, t, [q for q in quantities(part, carry=False) if q.dim is not None or q.raw not in counts])
+                 for part, t in parts if len(t) >= 2]
+        part_best: list[tuple[float, int, int] | None] = [None] * len(parts)
+        for (a, b, size, lead), qvec in zip(quotes[p], quote_vecs[p], strict=True):
             raw = chunk.text[a:b]
             quote = _canonical(raw)
-            if (missing_quantities(claim_q, quantities(quote)) or not _numbers_bound(body, quote, counts)
+            q_terms = _terms(quote) | context | _terms(_canonical(lead))
+            q_terms |= {t for abbr in q_terms & defined.keys() for t in defined[abbr]}
+            q_terms |= {abbr for abbr, long_form in defined.items() if long_form <= q_terms}
+            for k, (part, part_terms, part_q) in enumerate(parts if len(parts) > 1 else ()):
+                part_cover = coverage(part_terms, q_terms, near) - PAIR_PENALTY * (size - 1)
+                if part_cover >= PART_COVER_MIN and (part_best[k] is None or part_cover > part_best[k][0]) \
+                        and _supports_alone(part, part_terms, part_q, quote, header, counts, defined, near_novel):
+                    part_best[k] = (part_cover, a, b)
+            if (missing_quantities(claim_q, quantities(quote)) or not _numbers_bound(body, quote, counts, defined)
                     or missing_bounds(body, quote) or conflicting_ranges(body, quote) or _INSTRUCTION.search(raw)):
                 continue
-            q_terms = _terms(quote) | context | _terms(_canonical(lead))
-            covered = _coverage(terms, q_terms, near)
-            if covered < COVER_MIN or any(_coverage(c, q_terms, near) < COVER_MIN for c in clauses):
+            covered = coverage(terms, q_terms, near)
+            if covered < COVER_MIN or len(clauses) > 1 and any(coverage(c, q_terms, near) < CLAUSE_COVER_MIN
+                                                               for c in clauses):
                 continue
             sim = float(np.dot(vec, qvec))
-            score = 0.6 * sim + 0.4 * covered - (PAIR_PENALTY if pair else 0.0)
-            agrees = _negation_agrees(body, terms, quote, near)
+            score = 0.6 * sim + 0.4 * covered - PAIR_PENALTY * min(size - 1, 2)
+            agrees = _negation_agrees(body, terms, quote, near_novel)
             if closest is None or score > closest[0]:
                 closest = (score, agrees)
             if not agrees or labels - _labels(quote + "\n" + header):
@@ -504,6 +510,12 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         if closest is not None and not closest[1]:
             failures.setdefault(id(claim), f"negates what passage {p + 1} does not, or drops its negation")
             continue
+        if (best is None or best[0] < SUPPORT_MIN or best[1] < SIM_MIN) and parts and all(part_best) \
+                and not missing_quantities(claim_q, [x for _c, a, b in part_best
+                                                     for x in quantities(_canonical(chunk.text[a:b]))]):
+            # every clause quoted on its own: the support is the passage text from the first quote to the last
+            best = (min(c for c, _a, _b in part_best), 1.0, min(a for _c, a, _b in part_best),
+                    max(b for _c, _a, b in part_best))
         if best is None or best[0] < SUPPORT_MIN or best[1] < SIM_MIN:
             failures.setdefault(id(claim), f"not supported by passage {p + 1}")
             continue
