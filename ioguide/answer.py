@@ -17,6 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from .concepts import WordVectors, uncovered_terms
 from .retrieve import Retrieval, word_alternative
 from .sentence_rank import Asked, answer_probability, read_question, sentence_features, slot_filled
 from .text import BULLET, citation_label, content_terms
@@ -41,6 +42,8 @@ REPEAT_TERM_SHARE = 0.8  # ... as does one sharing more than this share of its c
 UNKNOWN_MIN_PIECES = 3  # a word the tokenizer cuts into this many pieces or more is rare in English
 SLOT_KINDS = ("number", "duration", "who", "definition", "other")  # kinds whose asked figure must be given
 SLOT_RESCUE_MIN_P = 0.5  # a sentence giving the asked figure may lead instead when at least this likely
+CONCEPT_RESCUE_MIN_P = 0.3  # a sentence mentioning the question's specific words may lead when this likely ...
+CONCEPT_RESCUE_TOP = 12  # ... and among the likeliest this many
 TYPO_RATIO = 0.8  # difflib ratio at which an unknown word counts as a typo of an indexed one
 
 
@@ -210,11 +213,62 @@ def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSour
             return abstain(question, retrieval, "extractive",
                            notes=("The closest passages do not give the asked figure.",))
         chosen = _choose(asked, cands, filled, rows, hits)
+    if chosen[0].score < CONFIDENT_P:
+        vectors = word_vectors(source)
+        missing = uncovered_terms(retrieval.query, concept_context(chosen, cands, hits), source, vectors)
+        if missing:
+            # The question's specific subject ("fasting", "wattage") is nowhere in or around the chosen sentences:
+            # they are about its topic, not about what it asks. A likely enough sentence that does mention it may
+            # lead instead; otherwise "not covered".
+            about = [c for c in facts[:CONCEPT_RESCUE_TOP] if c.score >= CONCEPT_RESCUE_MIN_P
+                     and not uncovered_terms(retrieval.query, concept_context([c], cands, hits, own_only=True),
+                                                 source, vectors)]
+            if about:
+                chosen = _choose(asked, cands, about, rows, hits)
+            if not about or (asked.kind in SLOT_KINDS and not slot_filled(retrieval.query, [c.text for c in chosen])):
+                return abstain(question, retrieval, "extractive",
+                               notes=(f"The closest passages do not mention: {', '.join(missing)}.",))
     # Read well: passages in rank order, sentences in text order within a passage.
     chosen.sort(key=lambda c: (c.passage, c.start))
     answer = build_answer(question, retrieval, chosen, "extractive")
     answer.timings_ms["compose"] = (time.perf_counter() - t0) * 1000
     return answer
+
+
+def concept_context(chosen: list[SentenceCandidate], cands: list[SentenceCandidate], hits: list[Hit],
+                    own_only: bool = False) -> list[str]:
+    """What the chosen sentences say, with their passages' titles and section headings, a list item's lead-in and
+    (unless own_only) the sentence before and after each: the text in which the question's specific words must
+    appear for the answer to be about them."""
+    by_passage: dict[int, list[SentenceCandidate]] = {}
+    for c in cands:
+        by_passage.setdefault(c.passage, []).append(c)
+    out: list[str] = []
+    for c in chosen:
+        chunk = hits[c.passage].chunk
+        own = sorted(by_passage.get(c.passage, []), key=lambda x: x.start)
+        i = next((k for k, x in enumerate(own) if x.start == c.start), None)
+        near = [] if i is None or own_only else [x.text for x in own[max(0, i - 1):i + 2]]
+        if i is not None and c.bullet:  # a list item speaks under its lead-in ("It lists the advantages as:")
+            near += [x.text for x in own[:i] if not x.bullet][-1:]
+        out += [c.text, chunk.title, chunk.section, *near]
+    return out
+
+
+_VECTORS: dict[int, WordVectors] = {}
+
+
+def word_vectors(source: SentenceSource) -> WordVectors | None:
+    """Cached single-word vectors from the source's embedding model (None when it offers no batch embedding)."""
+    embedder = getattr(source, "embedder", None)
+    embed = getattr(embedder, "embed_documents", None)
+    if embed is None:
+        return None
+    key = id(embedder)
+    if key not in _VECTORS:
+        _VECTORS.clear()
+        _VECTORS[key] = WordVectors(embed)
+    return _VECTORS[key]
 
 
 def _choose(asked: Asked, cands: list[SentenceCandidate], facts: list[SentenceCandidate],
