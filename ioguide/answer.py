@@ -17,7 +17,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .concepts import WordVectors, uncovered_terms
+from .concepts import WordVectors, english_correction, typo_of_indexed, uncovered_terms
 from .retrieve import Retrieval, word_alternative
 from .sentence_rank import Asked, answer_probability, read_question, sentence_features, slot_filled
 from .text import BULLET, citation_label, content_terms
@@ -168,6 +168,11 @@ def unknown_terms(question: str, vocabulary, word_pieces=None) -> list[str]:
         stem = (vocabulary.tokenize([lower])[0] or [lower])[0]
         if difflib.get_close_matches(stem, vocabulary.words(stem[:2]), n=1, cutoff=TYPO_RATIO):
             continue
+        if typo_of_indexed(lower, vocabulary):
+            continue  # "contraindicatons": its stem and an indexed stem ("contraind") start alike
+        fixed = english_correction(lower)
+        if fixed and vocabulary.contains(fixed):
+            continue  # "succes" for "success"
         out.append(word)
     return out
 

@@ -116,7 +116,7 @@ def specific_terms(question: str, source: Any) -> list[str]:
         if _zipf(word) > MAX_ZIPF:
             continue
         df = int((vocabulary.scores(word) > 0).sum())
-        if df == 0 and (len(word) < UNKNOWN_MIN_LETTERS or _typo_of_indexed(word, vocabulary)):
+        if df == 0 and (len(word) < UNKNOWN_MIN_LETTERS or typo_of_indexed(word, vocabulary)):
             continue  # an abbreviation, or a typo of an indexed word (the search already used that word)
         if df / n_chunks > MAX_DF_SHARE:
             continue
@@ -124,10 +124,13 @@ def specific_terms(question: str, source: Any) -> list[str]:
     return out
 
 
-def _typo_of_indexed(word: str, vocabulary: Any) -> bool:
+def typo_of_indexed(word: str, vocabulary: Any) -> bool:
+    """Whether a word no chunk holds is a misspelling of one that some chunk holds: its stem and an indexed stem
+    begins an indexed stem ("succ" / "success"), an indexed stem of 7+ letters begins it ("contraindicaton" /
+    "contraind"), or difflib finds them close (ratio >= TYPO_RATIO)."""
     stem = (vocabulary.tokenize([word])[0] or [word])[0]
     candidates = vocabulary.words(stem[:2])
-    if any(len(c) >= 4 and (stem.startswith(c) or c.startswith(stem)) for c in candidates if c[:4] == stem[:4]):
+    if any((len(stem) >= 4 and c.startswith(stem)) or (len(c) >= 7 and stem.startswith(c)) for c in candidates):
         return True
     return bool(difflib.get_close_matches(stem, candidates, n=1, cutoff=TYPO_RATIO))
 
