@@ -9,16 +9,18 @@ that came closest (quoting a marked "Not in the sources reviewed:" sentence when
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
 
 from .concepts import WordVectors, english_correction, typo_of_indexed, uncovered_terms
-from .retrieve import Retrieval, word_alternative
+from .retrieve import CALIBRATION_FILE, Retrieval, word_alternative
 from .sentence_rank import Asked, answer_probability, read_question, sentence_features, slot_filled
 from .text import BULLET, citation_label, content_terms
 from .types import Answer, Chunk, Citation, Hit
@@ -187,7 +189,9 @@ def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSour
     sentence is likely enough to hold the asked fact; a marked gap sentence may ground that abstention."""
     t0 = time.perf_counter()
     hits = retrieval.hits
-    if not retrieval.covered or not hits:
+    floor, floor_p = low_relevance_rule()
+    low = not retrieval.covered
+    if not hits or (low and retrieval.relevance < floor):
         return abstain(question, retrieval, "extractive")
     rows = source.sentence_records([h.chunk.chunk_id for h in hits])
     # Sentences are scored against the question as asked; the expanded form only widens the search.
@@ -202,7 +206,7 @@ def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSour
         if gaps[0].score >= ANSWER_MIN_P:
             # The closest passage says the sources do not give this: report that, citing it.
             return abstain(question, retrieval, "extractive", gap=gaps[0])
-    if lead is None or lead.score < ANSWER_MIN_P:
+    if lead is None or lead.score < (floor_p if low else ANSWER_MIN_P):
         return abstain(question, retrieval, "extractive")
     unknown = unknown_terms(retrieval.query, source.vocabulary, source.word_pieces)
     if unknown:
@@ -274,6 +278,19 @@ def word_vectors(source: SentenceSource) -> WordVectors | None:
         _VECTORS.clear()
         _VECTORS[key] = WordVectors(embed)
     return _VECTORS[key]
+
+
+@lru_cache(maxsize=1)
+def low_relevance_rule() -> tuple[float, float]:
+    """(floor, probability): a question whose relevance is under the retriever's threshold but at least floor is
+    still answered when its leading sentence is at least this likely (ioguide/data/calibration.json, fitted on dev
+    splits: a case description or a real PDF's page can hold the answer with a relevance under the threshold that
+    was calibrated on our own summaries). Without the file's values, nothing under the threshold is answered."""
+    try:
+        data = json.loads(CALIBRATION_FILE.read_text())
+        return float(data["answer_floor"]), float(data["answer_floor_min_p"])
+    except (OSError, ValueError, KeyError):
+        return 1.0, 1.0
 
 
 def _choose(asked: Asked, cands: list[SentenceCandidate], facts: list[SentenceCandidate],
