@@ -32,6 +32,7 @@ MAX_DF_SHARE = 0.1  # words in more than this share of the indexed chunks are th
 MIN_LETTERS = 4
 UNKNOWN_MIN_LETTERS = 6  # a word no chunk holds is checked only from this length (shorter: an abbreviation)
 TYPO_RATIO = 0.8
+ENGLISH_ZIPF = 3.0  # a word at least this common in English is a word, not a typo ("shower" is not "shown")
 
 # Words that name the kind of figure or the manner of the asking, answered by a figure or by the sentence as a
 # whole rather than by the word itself.
@@ -116,7 +117,8 @@ def specific_terms(question: str, source: Any) -> list[str]:
         if _zipf(word) > MAX_ZIPF:
             continue
         df = int((vocabulary.scores(word) > 0).sum())
-        if df == 0 and (len(word) < UNKNOWN_MIN_LETTERS or typo_of_indexed(word, vocabulary)):
+        if df == 0 and (len(word) < UNKNOWN_MIN_LETTERS
+                        or (_zipf(word) < ENGLISH_ZIPF and typo_of_indexed(word, vocabulary))):
             continue  # an abbreviation, or a typo of an indexed word (the search already used that word)
         if df / n_chunks > MAX_DF_SHARE:
             continue
