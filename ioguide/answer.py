@@ -31,6 +31,11 @@ NOT_COVERED = "The indexed documents do not cover this question."
 # (corpus/README.md). Such a sentence may ground an abstention; it never answers and never displaces a fact.
 GAP_MARK = re.compile(r"^\W*Not in the sources reviewed:", re.I)
 
+# Sentences not so marked that still say what a summary could not give ("the exact wording ... could not be
+# retrieved for this summary", "this summary does not restate it").
+SOFT_GAP = re.compile(r"\b(?:could not be (?:checked|retrieved|found|verified|confirmed)|(?:was|were) not available to|"
+                      r"does not restate|do not restate|breaks? off before)\b", re.I)
+
 # The answer step's own checks, calibrated on the DEV split with scripts/tune_answer.py (README figures).
 ANSWER_MIN_P = 0.3  # the leading sentence needs at least this ranker probability, else "not covered"
 CONFIDENT_P = 0.8  # a leading sentence this likely is answered even when a gap sentence scores higher
@@ -237,6 +242,11 @@ def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSour
             if not about or (asked.kind in SLOT_KINDS and not slot_filled(retrieval.query, [c.text for c in chosen])):
                 return abstain(question, retrieval, "extractive",
                                notes=(f"The closest passages do not mention: {', '.join(missing)}.",))
+    soft = next((c for c in chosen if SOFT_GAP.search(c.text)), None)
+    if soft is not None and asked.kind != "yesno":
+        # A chosen sentence says the asked detail could not be checked or is not restated: that is the answer's
+        # real content, so report it as a gap (a yes/no question may be answered by it).
+        return abstain(question, retrieval, "extractive", gap=soft)
     # Read well: passages in rank order, sentences in text order within a passage.
     chosen.sort(key=lambda c: (c.passage, c.start))
     answer = build_answer(question, retrieval, chosen, "extractive")
