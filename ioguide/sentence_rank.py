@@ -204,8 +204,26 @@ def slot_pattern(question: str) -> re.Pattern | None:
         if asked.search(question):
             return given
     if _HOW_MANY.search(question) and not re.search(r"%|\bpercent|\bproportion", question, re.I):
-        return _COUNT
+        return counted_pattern(question) or _COUNT
     return None
+
+
+_COUNTED = re.compile(r"\bhow many\s+([a-z][a-z-]*)(?:[\s/]+([a-z][a-z-]*))?", re.I)
+_NOT_NOUN = frozenset("of in the a an are is do does did should will would can could have has were was".split())
+
+
+def counted_pattern(question: str) -> re.Pattern | None:
+    """For "how many probes ...": a number a few words before the counted thing ("2 or 3 probes", "27 core
+    sub-items"), the thing matched by its first letters so that plurals and typos pass ("countires" ~
+    "countries"). None when the words after "how many" are too short to tell (abbreviations such as "pts")."""
+    m = _COUNTED.search(question)
+    if not m:
+        return None
+    words = [w.lower() for w in m.groups() if w and w.lower() not in _NOT_NOUN]
+    stems = [re.escape(w[:min(len(w) - 1, 5)]) for w in words if len(w) >= 4]
+    if not stems or len(stems) < len(words):
+        return None
+    return re.compile(rf"\b{_NUM}\b(?!\s?%)[\s,]+(?:[\w()-]+\s+){{0,3}}(?:{'|'.join(stems)})", re.I)
 
 
 def slot_filled(question: str, sentences: list[str]) -> bool:
