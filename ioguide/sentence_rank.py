@@ -61,7 +61,8 @@ _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")
 _META = re.compile(r"^\W*(this|these) (page|document|summary|summaries|file|section|note)s?\b|^\W*see the separate|"
                    r"^\W*use this (page|document)", re.I)
 _ASKS_REFERENCES = re.compile(r"\b(?:references?|cite[sd]?|citations?|authors?|wrote|written|doi|journal|"
-                              r"published|publication|bibliograph\w*|affiliations?|funding|funded|conflicts?)\b",
+                              r"published|publication|bibliograph\w*|affiliations?|funding|funded|funds?|conflicts?|"
+                              r"declared?|declarations?|disclos\w*|competing|speaker|honorari\w*|grants?)\b",
                               re.I)
 
 
