@@ -22,7 +22,7 @@ import numpy as np
 from .concepts import WordVectors, english_correction, typo_of_indexed, uncovered_terms
 from .retrieve import CALIBRATION_FILE, Retrieval, word_alternative
 from .sentence_rank import Asked, answer_probability, read_question, sentence_features, slot_filled
-from .text import BULLET, citation_label, content_terms
+from .text import BULLET, citation_label, content_terms, numbers_in
 from .types import Answer, Chunk, Citation, Hit
 
 NOT_COVERED = "The indexed documents do not cover this question."
@@ -44,13 +44,14 @@ SUPPORT_MIN_P = 0.35  # a supporting sentence needs this probability ...
 SUPPORT_RATIO = 0.8  # ... and this share of the leading sentence's
 MAX_SUPPORT = 2  # supporting sentences after the leading one
 MAX_LIST_ITEMS = 8  # items of an asked-for list at most (the most likely ones, in text order)
-REPEAT_COSINE = 0.85  # a sentence this close to a chosen one says the same thing again
+REPEAT_COSINE = 0.85  # a sentence this close to a chosen one, with no figure of its own, says the same again
 REPEAT_TERM_SHARE = 0.8  # ... as does one sharing more than this share of its content words
 UNKNOWN_MIN_PIECES = 3  # a word the tokenizer cuts into this many pieces or more is rare in English
 SLOT_KINDS = ("number", "duration", "who", "definition", "other")  # kinds whose asked figure must be given
 SLOT_RESCUE_MIN_P = 0.5  # a sentence giving the asked figure may lead instead when at least this likely
 CONCEPT_RESCUE_MIN_P = 0.3  # a sentence mentioning the question's specific words may lead when this likely ...
 CONCEPT_RESCUE_TOP = 12  # ... and among the likeliest this many
+PART_MIN_P = 0.5  # the likeliest sentence for one part of a two-part question is added when at least this likely
 TYPO_RATIO = 0.8  # difflib ratio at which an unknown word counts as a typo of an indexed one
 
 
@@ -242,11 +243,15 @@ def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSour
             if not about or (asked.kind in SLOT_KINDS and not slot_filled(retrieval.query, [c.text for c in chosen])):
                 return abstain(question, retrieval, "extractive",
                                notes=(f"The closest passages do not mention: {', '.join(missing)}.",))
+    if sum(c.bullet for c in chosen) <= 1:  # not an asked-for list
+        chosen += other_parts(question_parts(retrieval.query), chosen, hits, rows, source, asked.references_ok)
     soft = next((c for c in chosen if SOFT_GAP.search(c.text)), None)
     if soft is not None and asked.kind != "yesno":
-        # A chosen sentence says the asked detail could not be checked or is not restated: that is the answer's
-        # real content, so report it as a gap (a yes/no question may be answered by it).
-        return abstain(question, retrieval, "extractive", gap=soft)
+        if soft is chosen[0] or (soft.score >= chosen[0].score - GAP_MARGIN and chosen[0].score < CONFIDENT_P):
+            # The answer's likeliest content says the asked detail could not be checked or is not restated: report
+            # it as a gap (a yes/no question may be answered by it).
+            return abstain(question, retrieval, "extractive", gap=soft)
+        chosen = [c for c in chosen if c is not soft]  # a less likely note about another detail: not an answer
     # Read well: passages in rank order, sentences in text order within a passage.
     chosen.sort(key=lambda c: (c.passage, c.start))
     answer = build_answer(question, retrieval, chosen, "extractive")
@@ -290,6 +295,42 @@ def word_vectors(source: SentenceSource) -> WordVectors | None:
     return _VECTORS[key]
 
 
+_PART_SPLIT = re.compile(r"\s+(?:and|&)\s+|\s*,\s*|\s*;\s*", re.I)
+
+
+def question_parts(question: str) -> list[str]:
+    """The two questions of a two-part question ("pneumothorax rate after lung biopsy and chest tube rate", "post
+    ablation syndrome - how common and how long" -> "post ablation syndrome how common", "... how long"), or []
+    when it asks one thing (a part needs two words that are not stopwords)."""
+    head, sep, tail = question.strip(" ?").partition(" - ")
+    topic, body = (head, tail) if sep else ("", head)
+    pieces = [p for p in _PART_SPLIT.split(body) if p.strip()]
+    if len(pieces) != 2 or any(len(p.split()) < 2 for p in pieces):
+        return []
+    return [f"{topic} {p}".strip() for p in pieces]
+
+
+def other_parts(parts: list[str], chosen: list[SentenceCandidate], hits: list[Hit],
+                rows: dict[str, list[tuple[int, int, np.ndarray]]], source: SentenceSource,
+                references_ok: bool) -> list[SentenceCandidate]:
+    """For each part of a two-part question, its likeliest sentence when the answer does not hold it yet and the
+    ranker gives it at least PART_MIN_P (so the second part of the question is not left unanswered)."""
+    extra: list[SentenceCandidate] = []
+    have = {(c.passage, c.start) for c in chosen}
+    for part in parts:
+        cands = score_sentences(asked_of(part, source), hits, rows, source.embed_query(part), source.stem)
+        cands = [c for c in cands if not c.gap and (references_ok or hits[c.passage].chunk.role == "body")
+                 and not c.text.rstrip().endswith(":")]
+        best = max(cands, key=lambda c: c.score, default=None)
+        if best is None or best.score < PART_MIN_P or (best.passage, best.start) in have:
+            continue
+        if any(_similar(best.text, c.text) for c in chosen + extra):
+            continue
+        have.add((best.passage, best.start))
+        extra.append(best)
+    return extra
+
+
 @lru_cache(maxsize=1)
 def low_relevance_rule() -> tuple[float, float]:
     """(floor, probability): a question whose relevance is under the retriever's threshold but at least floor is
@@ -320,7 +361,8 @@ def _choose(asked: Asked, cands: list[SentenceCandidate], facts: list[SentenceCa
         if cand.text.rstrip().endswith(":"):
             continue  # a lead-in without its list says nothing
         vec = vectors[(cand.passage, cand.start)]
-        if any(_similar(cand.text, c.text) or float(np.dot(vec, vectors[(c.passage, c.start)])) > REPEAT_COSINE
+        if any(_similar(cand.text, c.text) or (float(np.dot(vec, vectors[(c.passage, c.start)])) > REPEAT_COSINE
+                                                and numbers_in(cand.text) <= numbers_in(c.text))
                for c in chosen):
             continue  # says again what a chosen sentence says
         chosen.append(cand)
