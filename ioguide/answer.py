@@ -19,7 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .concepts import WordVectors, english_correction, typo_of_indexed, uncovered_terms
+from .concepts import WordVectors, counts_not_names, english_correction, typo_of_indexed, uncovered_terms
 from .retrieve import CALIBRATION_FILE, Retrieval, word_alternative
 from .sentence_rank import Asked, answer_probability, read_question, sentence_features, slot_filled
 from .text import BULLET, citation_label, content_terms, numbers_in
@@ -243,6 +243,10 @@ def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSour
             if not about or (asked.kind in SLOT_KINDS and not slot_filled(retrieval.query, [c.text for c in chosen])):
                 return abstain(question, retrieval, "extractive",
                                notes=(f"The closest passages do not mention: {', '.join(missing)}.",))
+    counted = counts_not_names(retrieval.query, [c.text for c in chosen])
+    if counted:
+        return abstain(question, retrieval, "extractive",
+                       notes=(f"The closest passages say how many {counted}, not which.",))
     if sum(c.bullet for c in chosen) <= 1:  # not an asked-for list
         chosen += other_parts(question_parts(retrieval.query), chosen, hits, rows, source, asked.references_ok)
     soft = next((c for c in chosen if SOFT_GAP.search(c.text)), None)

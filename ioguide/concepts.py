@@ -156,3 +156,22 @@ def uncovered_terms(question: str, context: list[str], source: Any, vectors: Wor
         sims = vectors(missing) @ vectors(words).T
         missing = [t for t, row in zip(missing, sims, strict=True) if float(row.max()) < COVER_COSINE]
     return missing
+
+
+_WHICH_PLURAL = re.compile(r"^\W*(?:which|what)\s+(?:\d+\s+)?([a-z]{4,}s)\b", re.I)
+_COUNT_WORD = (r"(?:\d+|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|several|many|multiple|"
+               r"numerous|various)")
+
+
+def counts_not_names(question: str, sentences: list[str]) -> str:
+    """For "which languages ...": the asked plural when the sentences mention it only as a count ("translated into
+    9 languages") and so say how many, not which; "" otherwise."""
+    m = _WHICH_PLURAL.match(question)
+    if not m:
+        return ""
+    noun = m.group(1).lower()
+    stem = re.escape(noun[:-1] if noun.endswith("es") and not noun.endswith("ses") else noun[:-1])
+    mentions = [mm for s in sentences for mm in re.finditer(rf"(?:\b{_COUNT_WORD}\s+)?\b{stem}\w*", s, re.I)]
+    if mentions and all(re.match(_COUNT_WORD, mm.group(0), re.I) for mm in mentions):
+        return noun
+    return ""

@@ -214,3 +214,14 @@ def test_spelling_and_typos_of_question_words():
     assert spelling("haematoma") == "hematoma" and spelling("tumour") == "tumor"
     assert english_correction("usualy") == "usually"
     assert english_correction("shower") == ""  # an English word, not a typo
+
+
+def test_asked_which_things_a_count_of_them_is_not_an_answer(assistant):
+    from ioguide.concepts import counts_not_names
+
+    assert counts_not_names("which languages is the manual in", ["It was translated into 9 languages."]) == "languages"
+    assert counts_not_names("which languages is the manual in", ["It is in English, French and 7 other languages.",
+                                                                 "The languages are listed on the website."]) == ""
+    assert counts_not_names("how many languages", ["It was translated into 9 languages."]) == ""
+    answer = assistant.ask("which languages has the iasios application manual been translated into")
+    assert not answer.grounded, answer.text
