@@ -62,7 +62,8 @@ _META = re.compile(r"^\W*(this|these) (page|document|summary|summaries|file|sect
                    r"^\W*use this (page|document)", re.I)
 _ASKS_REFERENCES = re.compile(r"\b(?:references?|cite[sd]?|citations?|authors?|wrote|written|doi|journal|"
                               r"published|publication|bibliograph\w*|affiliations?|funding|funded|funds?|conflicts?|"
-                              r"declared?|declarations?|disclos\w*|competing|speaker|honorari\w*|grants?)\b",
+                              r"declared?|declarations?|disclos\w*|competing|speaker|honorari\w*|grants?|"
+                              r"correspond\w*)\b",
                               re.I)
 
 
