@@ -2,9 +2,12 @@
 
 Every answer sentence is a sentence of a retrieved passage, quoted exactly with its character offsets; numbers
 and units are therefore never altered. The sentence most likely to hold the asked fact (ioguide.sentence_rank)
-leads, with at most two supporting sentences, or the asked-for list trimmed to its likeliest items. When retrieval
-says the question is not covered, or no sentence is likely enough, the answer abstains and names the documents
-that came closest (quoting a marked "Not in the sources reviewed:" sentence when one explains why).
+leads, with at most two supporting sentences (and, for a two-part question, the likeliest sentence of each part),
+or the asked-for list trimmed to its likeliest items. The answer abstains and names the documents that came closest
+(quoting a sentence that says the sources do not give the detail, when one explains why) when retrieval says the
+question is not covered, when no sentence is likely enough, when the asked figure is missing (a number in the asked
+unit, a count of the asked things), when the question's specific words appear nowhere in or around the chosen
+sentences (ioguide.concepts), or when asked "which things" the sentences only count them.
 """
 
 from __future__ import annotations
