@@ -268,9 +268,10 @@ def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSour
 
 def concept_context(chosen: list[SentenceCandidate], cands: list[SentenceCandidate], hits: list[Hit],
                     own_only: bool = False) -> list[str]:
-    """What the chosen sentences say, with their passages' titles and section headings, a list item's lead-in and
-    (unless own_only) the sentence before and after each: the text in which the question's specific words must
-    appear for the answer to be about them."""
+    """The text in which the question's specific words must appear for the answer to be about them: the chosen
+    sentences with their passages' titles and section headings and a list item's lead-in, and (unless own_only,
+    which judges one sentence on its own) the whole passages they quote. On the dev splits the whole passage
+    abstains on exactly the questions the sentence and its neighbours do, and is the safer scope for unseen PDFs."""
     by_passage: dict[int, list[SentenceCandidate]] = {}
     for c in cands:
         by_passage.setdefault(c.passage, []).append(c)
@@ -282,7 +283,7 @@ def concept_context(chosen: list[SentenceCandidate], cands: list[SentenceCandida
         near = [] if i is None or own_only else [x.text for x in own[max(0, i - 1):i + 2]]
         if i is not None and c.bullet:  # a list item speaks under its lead-in ("It lists the advantages as:")
             near += [x.text for x in own[:i] if not x.bullet][-1:]
-        out += [c.text, chunk.title, chunk.section, *near]
+        out += [c.text, chunk.title, chunk.section, *near] + ([] if own_only else [chunk.text])
     return out
 
 

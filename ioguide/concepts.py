@@ -4,8 +4,9 @@ An on-topic question the documents do not answer still retrieves passages about 
 likes a sentence that matches most of its words: asked how many hours of fasting come before renal cryoablation,
 the closest sentence gives the procedure's duration. What gives it away is the question's specific word
 ("fasting", "wattage", "beds", "margin") that neither the answer's sentences, nor their section headings, nor the
-sentences beside them mention in any form. A word counts as mentioned when its stem is there (British and American
-spellings made one: "randomised" = "randomized"), when a word there is a typo-distance away (difflib ratio >= 0.8),
+passages they quote mention in any form. A word counts as mentioned when its stem is there (British and American
+spellings made one: "randomised" = "randomized"; also inside a compound or a word a PDF broke over a line:
+"cryoprobes", "preva- lence"), when a word there is a typo-distance away (difflib ratio >= 0.8),
 or when a word there is a near-synonym by the embedding model (cosine >= COVER_COSINE: "drug" ~ "medicine").
 
 Only specific words are checked: not the question's asking words, not words naming the kind of figure asked for
@@ -145,9 +146,12 @@ def uncovered_terms(question: str, context: list[str], source: Any, vectors: Wor
     text = " ".join(context)
     words = sorted({w for w in content_terms(text) if w.isalpha() and len(w) >= 3})
     stems = set(source.stem(" ".join(spelling(w) for w in words)))
+    # Letters only: a word a PDF broke over a line ("preva- lence") or wrote into a compound ("cryoprobes") is found.
+    letters = spelling(re.sub(r"[^a-z]", "", text.lower()))
     missing = []
     for term in terms:
-        if set(source.stem(spelling(term))) & stems:
+        term_stems = set(source.stem(spelling(term)))
+        if term_stems & stems or any(len(t) >= 5 and t in letters for t in term_stems):
             continue
         if difflib.get_close_matches(term, words, n=1, cutoff=TYPO_RATIO):
             continue

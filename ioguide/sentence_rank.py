@@ -216,8 +216,9 @@ _NOT_NOUN = frozenset("of in the a an are is do does did should will would can c
 
 def counted_pattern(question: str) -> re.Pattern | None:
     """For "how many probes ...": a number a few words before the counted thing ("2 or 3 probes", "27 core
-    sub-items"), the thing matched by its first letters so that plurals and typos pass ("countires" ~
-    "countries"). None when the words after "how many" are too short to tell (abbreviations such as "pts")."""
+    sub-items", "three cryoprobes"), the thing matched by its first letters so that plurals and typos pass
+    ("countires" ~ "countries"). None when the words after "how many" are too short to tell (abbreviations such
+    as "pts")."""
     m = _COUNTED.search(question)
     if not m:
         return None
@@ -225,7 +226,7 @@ def counted_pattern(question: str) -> re.Pattern | None:
     stems = [re.escape(w[:min(len(w) - 1, 5)]) for w in words if len(w) >= 4]
     if not stems or len(stems) < len(words):
         return None
-    return re.compile(rf"\b{_NUM}\b(?!\s?%)[\s,]+(?:[\w()-]+\s+){{0,3}}(?:{'|'.join(stems)})", re.I)
+    return re.compile(rf"\b{_NUM}\b(?!\s?%)[\s,]+(?:[\w()-]+\s+){{0,3}}[\w-]*(?:{'|'.join(stems)})", re.I)
 
 
 def slot_filled(question: str, sentences: list[str]) -> bool:
