@@ -297,10 +297,12 @@ def word_vectors(source: SentenceSource) -> WordVectors | None:
     if embed is None:
         return None
     key = id(embedder)
-    if key not in _VECTORS:
+    vectors = _VECTORS.get(key)
+    if vectors is None:
+        vectors = WordVectors(embed)
         _VECTORS.clear()
-        _VECTORS[key] = WordVectors(embed)
-    return _VECTORS[key]
+        _VECTORS[key] = vectors
+    return vectors
 
 
 _PART_SPLIT = re.compile(r"\s+(?:and|&)\s+|\s*,\s*|\s*;\s*", re.I)

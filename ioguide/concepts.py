@@ -93,13 +93,17 @@ class WordVectors:
         self.cache: dict[str, np.ndarray] = {}
 
     def __call__(self, words: list[str]) -> np.ndarray:
-        new = [w for w in dict.fromkeys(words) if w not in self.cache]
+        if not words:
+            return np.zeros((0, 1), dtype=np.float32)
+        # A local copy of what is needed: another thread may clear the shared cache meanwhile.
+        found = {w: v for w in dict.fromkeys(words) if (v := self.cache.get(w)) is not None}
+        new = [w for w in dict.fromkeys(words) if w not in found]
         if new:
             if len(self.cache) > 50000:
                 self.cache.clear()
             for w, v in zip(new, self.embed_many(new), strict=True):
-                self.cache[w] = np.asarray(v, dtype=np.float32)
-        return np.vstack([self.cache[w] for w in words]) if words else np.zeros((0, 1), dtype=np.float32)
+                found[w] = self.cache[w] = np.asarray(v, dtype=np.float32)
+        return np.vstack([found[w] for w in words])
 
 
 def specific_terms(question: str, source: Any) -> list[str]:
