@@ -2,24 +2,30 @@
 
 Every answer sentence is a sentence of a retrieved passage, quoted exactly with its character offsets; numbers
 and units are therefore never altered. The sentence most likely to hold the asked fact (ioguide.sentence_rank)
-leads, with at most two supporting sentences, or the asked-for list trimmed to its likeliest items. When retrieval
-says the question is not covered, or no sentence is likely enough, the answer abstains and names the documents
-that came closest (quoting a marked "Not in the sources reviewed:" sentence when one explains why).
+leads, with at most two supporting sentences (and, for a two-part question, the likeliest sentence of each part),
+or the asked-for list trimmed to its likeliest items. The answer abstains and names the documents that came closest
+(quoting a sentence that says the sources do not give the detail, when one explains why) when retrieval says the
+question is not covered, when no sentence is likely enough, when the asked figure is missing (a number in the asked
+unit, a count of the asked things), when the question's specific words appear nowhere in or around the chosen
+sentences (ioguide.concepts), or when asked "which things" the sentences only count them.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Protocol
 
 import numpy as np
 
-from .retrieve import Retrieval, word_alternative
+from .concepts import WordVectors, counts_not_names, english_correction, typo_of_indexed, uncovered_terms
+from .retrieve import CALIBRATION_FILE, Retrieval, word_alternative
 from .sentence_rank import Asked, answer_probability, read_question, sentence_features, slot_filled
-from .text import BULLET, citation_label, content_terms
+from .text import BULLET, citation_label, content_terms, numbers_in
 from .types import Answer, Chunk, Citation, Hit
 
 NOT_COVERED = "The indexed documents do not cover this question."
@@ -27,6 +33,11 @@ NOT_COVERED = "The indexed documents do not cover this question."
 # The bundled corpus marks each sentence that says what its sources do not give with this lead phrase
 # (corpus/README.md). Such a sentence may ground an abstention; it never answers and never displaces a fact.
 GAP_MARK = re.compile(r"^\W*Not in the sources reviewed:", re.I)
+
+# Sentences not so marked that still say what a summary could not give ("the exact wording ... could not be
+# retrieved for this summary", "this summary does not restate it").
+SOFT_GAP = re.compile(r"\b(?:could not be (?:checked|retrieved|found|verified|confirmed)|(?:was|were) not available to|"
+                      r"does not restate|do not restate|breaks? off before)\b", re.I)
 
 # The answer step's own checks, calibrated on the DEV split with scripts/tune_answer.py (README figures).
 ANSWER_MIN_P = 0.3  # the leading sentence needs at least this ranker probability, else "not covered"
@@ -36,11 +47,14 @@ SUPPORT_MIN_P = 0.35  # a supporting sentence needs this probability ...
 SUPPORT_RATIO = 0.8  # ... and this share of the leading sentence's
 MAX_SUPPORT = 2  # supporting sentences after the leading one
 MAX_LIST_ITEMS = 8  # items of an asked-for list at most (the most likely ones, in text order)
-REPEAT_COSINE = 0.85  # a sentence this close to a chosen one says the same thing again
+REPEAT_COSINE = 0.85  # a sentence this close to a chosen one, with no figure of its own, says the same again
 REPEAT_TERM_SHARE = 0.8  # ... as does one sharing more than this share of its content words
 UNKNOWN_MIN_PIECES = 3  # a word the tokenizer cuts into this many pieces or more is rare in English
 SLOT_KINDS = ("number", "duration", "who", "definition", "other")  # kinds whose asked figure must be given
 SLOT_RESCUE_MIN_P = 0.5  # a sentence giving the asked figure may lead instead when at least this likely
+CONCEPT_RESCUE_MIN_P = 0.3  # a sentence mentioning the question's specific words may lead when this likely ...
+CONCEPT_RESCUE_TOP = 12  # ... and among the likeliest this many
+PART_MIN_P = 0.5  # the likeliest sentence for one part of a two-part question is added when at least this likely
 TYPO_RATIO = 0.8  # difflib ratio at which an unknown word counts as a typo of an indexed one
 
 
@@ -165,6 +179,11 @@ def unknown_terms(question: str, vocabulary, word_pieces=None) -> list[str]:
         stem = (vocabulary.tokenize([lower])[0] or [lower])[0]
         if difflib.get_close_matches(stem, vocabulary.words(stem[:2]), n=1, cutoff=TYPO_RATIO):
             continue
+        if typo_of_indexed(lower, vocabulary):
+            continue  # "contraindicatons": its stem and an indexed stem ("contraind") start alike
+        fixed = english_correction(lower)
+        if fixed and vocabulary.contains(fixed):
+            continue  # "succes" for "success"
         out.append(word)
     return out
 
@@ -179,7 +198,9 @@ def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSour
     sentence is likely enough to hold the asked fact; a marked gap sentence may ground that abstention."""
     t0 = time.perf_counter()
     hits = retrieval.hits
-    if not retrieval.covered or not hits:
+    floor, floor_p = low_relevance_rule()
+    low = not retrieval.covered
+    if not hits or (low and retrieval.relevance < floor):
         return abstain(question, retrieval, "extractive")
     rows = source.sentence_records([h.chunk.chunk_id for h in hits])
     # Sentences are scored against the question as asked; the expanded form only widens the search.
@@ -194,7 +215,7 @@ def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSour
         if gaps[0].score >= ANSWER_MIN_P:
             # The closest passage says the sources do not give this: report that, citing it.
             return abstain(question, retrieval, "extractive", gap=gaps[0])
-    if lead is None or lead.score < ANSWER_MIN_P:
+    if lead is None or lead.score < (floor_p if low else ANSWER_MIN_P):
         return abstain(question, retrieval, "extractive")
     unknown = unknown_terms(retrieval.query, source.vocabulary, source.word_pieces)
     if unknown:
@@ -210,11 +231,127 @@ def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSour
             return abstain(question, retrieval, "extractive",
                            notes=("The closest passages do not give the asked figure.",))
         chosen = _choose(asked, cands, filled, rows, hits)
+    if chosen[0].score < CONFIDENT_P:
+        vectors = word_vectors(source)
+        missing = uncovered_terms(retrieval.query, concept_context(chosen, cands, hits), source, vectors)
+        if missing:
+            # The question's specific subject ("fasting", "wattage") is nowhere in or around the chosen sentences:
+            # they are about its topic, not about what it asks. A likely enough sentence that does mention it may
+            # lead instead; otherwise "not covered".
+            about = [c for c in facts[:CONCEPT_RESCUE_TOP] if c.score >= CONCEPT_RESCUE_MIN_P
+                     and not uncovered_terms(retrieval.query, concept_context([c], cands, hits, own_only=True),
+                                                 source, vectors)]
+            if about:
+                chosen = _choose(asked, cands, about, rows, hits)
+            if not about or (asked.kind in SLOT_KINDS and not slot_filled(retrieval.query, [c.text for c in chosen])):
+                return abstain(question, retrieval, "extractive",
+                               notes=(f"The closest passages do not mention: {', '.join(missing)}.",))
+    counted = counts_not_names(retrieval.query, [c.text for c in chosen])
+    if counted:
+        return abstain(question, retrieval, "extractive",
+                       notes=(f"The closest passages say how many {counted}, not which.",))
+    if sum(c.bullet for c in chosen) <= 1:  # not an asked-for list
+        chosen += other_parts(question_parts(retrieval.query), chosen, hits, rows, source, asked.references_ok)
+    soft = next((c for c in chosen if SOFT_GAP.search(c.text)), None)
+    if soft is not None and asked.kind != "yesno":
+        if soft is chosen[0] or (soft.score >= chosen[0].score - GAP_MARGIN and chosen[0].score < CONFIDENT_P):
+            # The answer's likeliest content says the asked detail could not be checked or is not restated: report
+            # it as a gap (a yes/no question may be answered by it).
+            return abstain(question, retrieval, "extractive", gap=soft)
+        chosen = [c for c in chosen if c is not soft]  # a less likely note about another detail: not an answer
     # Read well: passages in rank order, sentences in text order within a passage.
     chosen.sort(key=lambda c: (c.passage, c.start))
     answer = build_answer(question, retrieval, chosen, "extractive")
     answer.timings_ms["compose"] = (time.perf_counter() - t0) * 1000
     return answer
+
+
+def concept_context(chosen: list[SentenceCandidate], cands: list[SentenceCandidate], hits: list[Hit],
+                    own_only: bool = False) -> list[str]:
+    """The text in which the question's specific words must appear for the answer to be about them: the chosen
+    sentences with their passages' titles and section headings and a list item's lead-in, and (unless own_only,
+    which judges one sentence on its own) the whole passages they quote. On the dev splits the whole passage
+    abstains on exactly the questions the sentence and its neighbours do, and is the safer scope for unseen PDFs."""
+    by_passage: dict[int, list[SentenceCandidate]] = {}
+    for c in cands:
+        by_passage.setdefault(c.passage, []).append(c)
+    out: list[str] = []
+    for c in chosen:
+        chunk = hits[c.passage].chunk
+        own = sorted(by_passage.get(c.passage, []), key=lambda x: x.start)
+        i = next((k for k, x in enumerate(own) if x.start == c.start), None)
+        near = [] if i is None or own_only else [x.text for x in own[max(0, i - 1):i + 2]]
+        if i is not None and c.bullet:  # a list item speaks under its lead-in ("It lists the advantages as:")
+            near += [x.text for x in own[:i] if not x.bullet][-1:]
+        out += [c.text, chunk.title, chunk.section, *near] + ([] if own_only else [chunk.text])
+    return out
+
+
+_VECTORS: dict[int, WordVectors] = {}
+
+
+def word_vectors(source: SentenceSource) -> WordVectors | None:
+    """Cached single-word vectors from the source's embedding model (None when it offers no batch embedding)."""
+    embedder = getattr(source, "embedder", None)
+    embed = getattr(embedder, "embed_documents", None)
+    if embed is None:
+        return None
+    key = id(embedder)
+    vectors = _VECTORS.get(key)
+    if vectors is None:
+        vectors = WordVectors(embed)
+        _VECTORS.clear()
+        _VECTORS[key] = vectors
+    return vectors
+
+
+_PART_SPLIT = re.compile(r"\s+(?:and|&)\s+|\s*,\s*|\s*;\s*", re.I)
+
+
+def question_parts(question: str) -> list[str]:
+    """The two questions of a two-part question ("pneumothorax rate after lung biopsy and chest tube rate", "post
+    ablation syndrome - how common and how long" -> "post ablation syndrome how common", "... how long"), or []
+    when it asks one thing (a part needs two words that are not stopwords)."""
+    head, sep, tail = question.strip(" ?").partition(" - ")
+    topic, body = (head, tail) if sep else ("", head)
+    pieces = [p for p in _PART_SPLIT.split(body) if p.strip()]
+    if len(pieces) != 2 or any(len(p.split()) < 2 for p in pieces):
+        return []
+    return [f"{topic} {p}".strip() for p in pieces]
+
+
+def other_parts(parts: list[str], chosen: list[SentenceCandidate], hits: list[Hit],
+                rows: dict[str, list[tuple[int, int, np.ndarray]]], source: SentenceSource,
+                references_ok: bool) -> list[SentenceCandidate]:
+    """For each part of a two-part question, its likeliest sentence when the answer does not hold it yet and the
+    ranker gives it at least PART_MIN_P (so the second part of the question is not left unanswered)."""
+    extra: list[SentenceCandidate] = []
+    have = {(c.passage, c.start) for c in chosen}
+    for part in parts:
+        cands = score_sentences(asked_of(part, source), hits, rows, source.embed_query(part), source.stem)
+        cands = [c for c in cands if not c.gap and (references_ok or hits[c.passage].chunk.role == "body")
+                 and not c.text.rstrip().endswith(":")]
+        best = max(cands, key=lambda c: c.score, default=None)
+        if best is None or best.score < PART_MIN_P or (best.passage, best.start) in have:
+            continue
+        if any(_similar(best.text, c.text) for c in chosen + extra):
+            continue
+        have.add((best.passage, best.start))
+        extra.append(best)
+    return extra
+
+
+@lru_cache(maxsize=1)
+def low_relevance_rule() -> tuple[float, float]:
+    """(floor, probability): a question whose relevance is under the retriever's threshold but at least floor is
+    still answered when its leading sentence is at least this likely (ioguide/data/calibration.json, fitted on dev
+    splits: a case description or a real PDF's page can hold the answer with a relevance under the threshold that
+    was calibrated on our own summaries). Without the file's values, nothing under the threshold is answered."""
+    try:
+        data = json.loads(CALIBRATION_FILE.read_text())
+        return float(data["answer_floor"]), float(data["answer_floor_min_p"])
+    except (OSError, ValueError, KeyError):
+        return 1.0, 1.0
 
 
 def _choose(asked: Asked, cands: list[SentenceCandidate], facts: list[SentenceCandidate],
@@ -234,7 +371,8 @@ def _choose(asked: Asked, cands: list[SentenceCandidate], facts: list[SentenceCa
         if cand.text.rstrip().endswith(":"):
             continue  # a lead-in without its list says nothing
         vec = vectors[(cand.passage, cand.start)]
-        if any(_similar(cand.text, c.text) or float(np.dot(vec, vectors[(c.passage, c.start)])) > REPEAT_COSINE
+        if any(_similar(cand.text, c.text) or (float(np.dot(vec, vectors[(c.passage, c.start)])) > REPEAT_COSINE
+                                                and numbers_in(cand.text) <= numbers_in(c.text))
                for c in chosen):
             continue  # says again what a chosen sentence says
         chosen.append(cand)

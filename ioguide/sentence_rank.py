@@ -61,7 +61,9 @@ _BULLET = re.compile(r"^\s*(?:[-*\u2022]|\d{1,2}[.)])\s+")
 _META = re.compile(r"^\W*(this|these) (page|document|summary|summaries|file|section|note)s?\b|^\W*see the separate|"
                    r"^\W*use this (page|document)", re.I)
 _ASKS_REFERENCES = re.compile(r"\b(?:references?|cite[sd]?|citations?|authors?|wrote|written|doi|journal|"
-                              r"published|publication|bibliograph\w*|affiliations?|funding|funded|conflicts?)\b",
+                              r"published|publication|bibliograph\w*|affiliations?|funding|funded|funds?|conflicts?|"
+                              r"declared?|declarations?|disclos\w*|competing|speaker|honorari\w*|grants?|"
+                              r"correspond\w*)\b",
                               re.I)
 
 
@@ -204,8 +206,27 @@ def slot_pattern(question: str) -> re.Pattern | None:
         if asked.search(question):
             return given
     if _HOW_MANY.search(question) and not re.search(r"%|\bpercent|\bproportion", question, re.I):
-        return _COUNT
+        return counted_pattern(question) or _COUNT
     return None
+
+
+_COUNTED = re.compile(r"\bhow many\s+([a-z][a-z-]*)(?:[\s/]+([a-z][a-z-]*))?", re.I)
+_NOT_NOUN = frozenset("of in the a an are is do does did should will would can could have has were was".split())
+
+
+def counted_pattern(question: str) -> re.Pattern | None:
+    """For "how many probes ...": a number a few words before the counted thing ("2 or 3 probes", "27 core
+    sub-items", "three cryoprobes"), the thing matched by its first letters so that plurals and typos pass
+    ("countires" ~ "countries"). None when the words after "how many" are too short to tell (abbreviations such
+    as "pts")."""
+    m = _COUNTED.search(question)
+    if not m:
+        return None
+    words = [w.lower() for w in m.groups() if w and w.lower() not in _NOT_NOUN]
+    stems = [re.escape(w[:min(len(w) - 1, 5)]) for w in words if len(w) >= 4]
+    if not stems or len(stems) < len(words):
+        return None
+    return re.compile(rf"\b{_NUM}\b(?!\s?%)[\s,]+(?:[\w()-]+\s+){{0,3}}[\w-]*(?:{'|'.join(stems)})", re.I)
 
 
 def slot_filled(question: str, sentences: list[str]) -> bool:

@@ -1,6 +1,8 @@
 """Train the answer step's sentence ranker on DEV questions only and write ioguide/data/sentence_ranker.json.
 
-Usage: python scripts/sentence_features.py INDEX SET[:SPLIT] ... [--write]
+Usage: python scripts/sentence_features.py INDEX SET[:SPLIT] ... [+ INDEX SET[:SPLIT] ...] [--write]
+  Each INDEX is followed by the question sets asked over it (the corpus sets over the corpus index, the PDF set
+  over the PDF index); groups are joined with a lone "+".
   Every sentence of the passages retrieved for an answerable question is one example, labelled 1 when it holds
   one of the question's expected facts. A logistic regression (scikit-learn, a development-time dependency only:
   the product evaluates the stored weights with numpy) is fitted with balanced classes; its weights are printed
@@ -48,27 +50,43 @@ def listwise_weights(x: np.ndarray, y: np.ndarray, groups: np.ndarray, l2: float
     return minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B").x
 
 
+def groups_of(args: list[str]) -> list[tuple[str, list[str]]]:
+    """INDEX SET ... [+ INDEX SET ...] -> [(INDEX, [SET, ...]), ...]: each group of sets over its own index."""
+    out: list[tuple[str, list[str]]] = []
+    for part in " ".join(args).split(" + "):
+        words = part.split()
+        if len(words) < 2:
+            raise SystemExit(f"expected INDEX SET[:SPLIT] ..., got {part!r}")
+        out.append((words[0], words[1:]))
+    return out
+
+
 def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    assistant = Assistant(open_index(Path(args[0])))
-    questions = [q for q in load(args[1:]) if q.answerable]
-    retrievals = retrievals_for(assistant, questions, Path("runs") / "tune-retrievals.pickle")
     xs, ys, groups = [], [], []
-    oracle = 0
-    for g, q in enumerate(questions):
-        r = retrievals[q.question]
-        rows = assistant.retriever.sentence_records([h.chunk.chunk_id for h in r.hits])
-        asked = asked_of(q.question, assistant.retriever)
-        cands = score_sentences(asked, r.hits, rows, assistant.retriever.embed_query(q.question),
-                                assistant.retriever.stem)
-        labels = [any(fact_found(f, c.text) for f in q.answer_facts) for c in cands]
-        oracle += any(labels)
-        for c, label in zip(cands, labels, strict=True):
-            xs.append(c.features)
-            ys.append(int(label))
-            groups.append(g)
+    oracle = n_questions = 0
+    g = 0
+    for index, sets in groups_of(args):
+        assistant = Assistant(open_index(Path(index)))
+        questions = [q for q in load(sets) if q.answerable]
+        cache = Path("runs") / f"tune-retrievals-{Path(index).name}.pickle"
+        retrievals = retrievals_for(assistant, questions, cache)
+        n_questions += len(questions)
+        for q in questions:
+            g += 1
+            r = retrievals[q.question]
+            rows = assistant.retriever.sentence_records([h.chunk.chunk_id for h in r.hits])
+            asked = asked_of(q.question, assistant.retriever)
+            cands = score_sentences(asked, r.hits, rows, assistant.retriever.embed_query(q.question),
+                                    assistant.retriever.stem)
+            labels = [any(fact_found(f, c.text) for f in q.answer_facts) for c in cands]
+            oracle += any(labels)
+            for c, label in zip(cands, labels, strict=True):
+                xs.append(c.features)
+                ys.append(int(label))
+                groups.append(g)
     x, y = np.vstack(xs), np.array(ys)
-    print(f"{len(questions)} answerable questions; a fact-bearing sentence is retrieved for {oracle}; "
+    print(f"{n_questions} answerable questions; a fact-bearing sentence is retrieved for {oracle}; "
           f"{len(y)} sentences, {int(y.sum())} positive")
     from sklearn.linear_model import LogisticRegression
 
@@ -90,7 +108,8 @@ def main() -> None:
     if "--write" in sys.argv:
         RANKER_FILE.write_text(json.dumps({
             "features": list(FEATURES), "weights": weights, "intercept": intercept,
-            "trained_on": args[1:], "examples": int(len(y)), "positives": int(y.sum()),
+            "trained_on": [s for _index, sets in groups_of(args) for s in sets],
+            "examples": int(len(y)), "positives": int(y.sum()),
             "model": "listwise (softmax over each question's sentences, L2 0.01) weights, scaled to a probability by "
                      "a one-feature sklearn LogisticRegression(class_weight='balanced')"}, indent=2) + "\n")
         print(f"Wrote {RANKER_FILE}")

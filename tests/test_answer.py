@@ -163,3 +163,65 @@ def test_the_asked_slot_needs_a_figure_in_the_asked_unit():
     assert not slot_filled("how many weeks after PVE", ["Surgery follows PVE once the remnant has grown."])
     assert slot_filled("how many weeks after PVE", ["Surgery follows three to six weeks after PVE."])
     assert slot_filled("what does TACE stand for", ["TACE stands for transarterial chemoembolisation."])
+    # "how many probes": a number counting the probes, not any number in the sentence.
+    probes = "how many probes will be used for my tumour"
+    assert not slot_filled(probes, ["The probes get colder than minus 100 degrees Celsius."])
+    assert slot_filled(probes, ["Usually 2 or 3 probes are placed through the skin."])
+    assert slot_filled("how many countires in the network", ["The network spans 24 countries."])
+
+
+def test_asked_about_something_no_passage_mentions_the_answer_abstains_and_says_what(assistant):
+    """On-topic questions whose specific subject (the generator's wattage, fasting before a biopsy) is nowhere in
+    or around the closest sentences: quoting the nearest sentence about the topic would be a wrong answer."""
+    for question, word in (("what wattage should the generator be set to for liver microwave ablation", "wattage"),
+                           ("how many hours of fasting before a lung biopsy", "fasting")):
+        answer = assistant.ask(question)
+        assert not answer.grounded, answer.text
+        assert any(word in note for note in answer.notes), answer.notes
+    # Paraphrased questions whose subject the corpus does hold are still answered.
+    for question, fact in (("minimum yearly number of IO procedures for iasios", "150"),
+                           ("lung biopsy pneumothorax risk", "15–25%"),
+                           ("who chaired the CIRSE safety checklist working group", "Michael Lee")):
+        answer = assistant.ask(question)
+        assert answer.grounded and fact in answer.text, (question, answer.text)
+
+
+def test_a_sentence_saying_the_detail_could_not_be_checked_grounds_not_covered(assistant):
+    answer = assistant.ask("the working group's exact definition of technique efficacy")
+    assert not answer.grounded
+    assert "could not be retrieved" in answer.text and len(answer.citations) == 1
+    c = answer.citations[0]
+    passage = answer.passages[c.n - 1]
+    assert passage.chunk.text[c.start:c.end] == c.quote and c.quote in answer.text
+
+
+def test_each_part_of_a_two_part_question_is_answered(assistant):
+    from ioguide.answer import question_parts
+
+    assert question_parts("pneumothorax rate after lung biopsy and chest tube rate") == [
+        "pneumothorax rate after lung biopsy", "chest tube rate"]
+    assert question_parts("post ablation syndrome - how common and how long") == [
+        "post ablation syndrome how common", "post ablation syndrome how long"]
+    assert question_parts("fasting times before sedation") == []
+    answer = assistant.ask("lung biopsy - pneumothorax rate and chest drain rate")
+    assert answer.grounded and "15–25%" in answer.text and "4–6%" in answer.text, answer.text
+
+
+def test_spelling_and_typos_of_question_words():
+    from ioguide.concepts import english_correction, spelling
+
+    assert spelling("randomised") == spelling("randomized") == "randomized"
+    assert spelling("haematoma") == "hematoma" and spelling("tumour") == "tumor"
+    assert english_correction("usualy") == "usually"
+    assert english_correction("shower") == ""  # an English word, not a typo
+
+
+def test_asked_which_things_a_count_of_them_is_not_an_answer(assistant):
+    from ioguide.concepts import counts_not_names
+
+    assert counts_not_names("which languages is the manual in", ["It was translated into 9 languages."]) == "languages"
+    assert counts_not_names("which languages is the manual in", ["It is in English, French and 7 other languages.",
+                                                                 "The languages are listed on the website."]) == ""
+    assert counts_not_names("how many languages", ["It was translated into 9 languages."]) == ""
+    answer = assistant.ask("which languages has the iasios application manual been translated into")
+    assert not answer.grounded, answer.text
