@@ -192,10 +192,13 @@ STOPWORDS_EXTRA = frozenset("""please thanks whats where which should would coul
     according describe explain difference between patients patient hospital hospitals question answer""".split())
 
 
-def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSource) -> Answer:
+def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSource,
+                       statement: bool = False) -> Answer:
     """The sentence that answers the question, then at most MAX_SUPPORT supporting sentences (or, when a list is
     asked for, the list trimmed to its likeliest items), each quoted exactly with an [n] marker. Abstains when no
-    sentence is likely enough to hold the asked fact; a marked gap sentence may ground that abstention."""
+    sentence is likely enough to hold the asked fact; a marked gap sentence may ground that abstention.
+    statement: the text is a requirement to find evidence for, not a question; the checks of what a question asks
+    for (the asked figure, its specific words, a count instead of names) are skipped."""
     t0 = time.perf_counter()
     hits = retrieval.hits
     floor, floor_p = low_relevance_rule()
@@ -223,7 +226,7 @@ def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSour
         return abstain(question, retrieval, "extractive",
                        notes=(f"No indexed document mentions: {', '.join(unknown)}.",))
     chosen = _choose(asked, cands, facts, rows, hits)
-    if asked.kind in SLOT_KINDS and not slot_filled(retrieval.query, [c.text for c in chosen]):
+    if not statement and asked.kind in SLOT_KINDS and not slot_filled(retrieval.query, [c.text for c in chosen]):
         # The question names the unit of the figure it asks for (mm, weeks, a fee's amount ...), and the chosen
         # sentences give no such figure: they are about the asked thing, not its value.
         filled = [c for c in facts if c.score >= SLOT_RESCUE_MIN_P and slot_filled(retrieval.query, [c.text])]
@@ -231,7 +234,7 @@ def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSour
             return abstain(question, retrieval, "extractive",
                            notes=("The closest passages do not give the asked figure.",))
         chosen = _choose(asked, cands, filled, rows, hits)
-    if chosen[0].score < CONFIDENT_P:
+    if not statement and chosen[0].score < CONFIDENT_P:
         vectors = word_vectors(source)
         missing = uncovered_terms(retrieval.query, concept_context(chosen, cands, hits), source, vectors)
         if missing:
@@ -246,7 +249,7 @@ def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSour
             if not about or (asked.kind in SLOT_KINDS and not slot_filled(retrieval.query, [c.text for c in chosen])):
                 return abstain(question, retrieval, "extractive",
                                notes=(f"The closest passages do not mention: {', '.join(missing)}.",))
-    counted = counts_not_names(retrieval.query, [c.text for c in chosen])
+    counted = None if statement else counts_not_names(retrieval.query, [c.text for c in chosen])
     if counted:
         return abstain(question, retrieval, "extractive",
                        notes=(f"The closest passages say how many {counted}, not which.",))

@@ -18,6 +18,9 @@ class AskOptions:
     k: int = 5
     filters: Filters | None = None
     mode: str = "extractive"  # extractive | llm
+    # The text is a statement to find evidence for (an accreditation requirement), not a question: the checks of
+    # what a question asks for (a figure of a unit, a count, the question's specific words) do not apply.
+    statement: bool = False
 
 
 class Assistant:
@@ -66,10 +69,10 @@ class Assistant:
         elif options.mode == "llm" and self.llm is not None:
             from .llm_answer import compose_with_llm
 
-            extractive = compose_extractive(question, retrieval, self.retriever)
+            extractive = compose_extractive(question, retrieval, self.retriever, statement=options.statement)
             answer = compose_with_llm(question, retrieval, extractive, self.llm, self.embedder, self.retriever,
                                       on_token=on_token)
         else:
-            answer = compose_extractive(question, retrieval, self.retriever)
+            answer = compose_extractive(question, retrieval, self.retriever, statement=options.statement)
         answer.timings_ms["total"] = (time.perf_counter() - t0) * 1000
         return answer

@@ -193,9 +193,11 @@ def generate_draft(assistant, req: Requirement, k: int = 5, mode: str | None = N
     thresholds = thresholds or Thresholds()
     mode = mode or ("llm" if getattr(assistant, "llm", None) is not None else "extractive")
     query = build_query(req)
-    centre = assistant.ask(query, options=AskOptions(k=k, filters=Filters(collections=("centre",)), mode=mode))
+    # A requirement is a statement to find evidence for, not a question (AskOptions.statement).
+    centre = assistant.ask(query, options=AskOptions(k=k, filters=Filters(collections=("centre",)), mode=mode,
+                                                     statement=True))
     guidelines = assistant.ask(query, options=AskOptions(k=k, filters=Filters(collections=("guidelines",)),
-                                                         mode=mode))
+                                                         mode=mode, statement=True))
     documents = assistant.retriever.documents()
     has_centre = any(d.get("collection") == "centre" for d in documents)
     status, reasons = assess(req, centre, has_centre, thresholds)
