@@ -216,6 +216,21 @@ def test_spelling_and_typos_of_question_words():
     assert english_correction("shower") == ""  # an English word, not a typo
 
 
+def test_spelling_of_a_long_run_of_letters_matches_the_word_rule():
+    """The passage text is normalised as one run of letters in linear time, with the same result as spelling()."""
+    import random
+
+    from ioguide.concepts import spelling, spelling_of_text
+
+    rng = random.Random(7)
+    pieces = ["randomised", "tumour", "haematoma", "oesophagus", "analyse", "behaviour", "organisations", "is"]
+    for _ in range(500):
+        run = "".join(rng.choice(pieces + ["".join(rng.choices("aeiorstu", k=rng.randint(1, 5)))])
+                      for _ in range(rng.randint(1, 40)))
+        assert spelling_of_text(run) == spelling(run), run
+    assert spelling_of_text("x" * 50 + "organisation").endswith("organization")
+
+
 def test_asked_which_things_a_count_of_them_is_not_an_answer(assistant):
     from ioguide.concepts import counts_not_names
 
