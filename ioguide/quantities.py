@@ -60,13 +60,73 @@ _FREQUENCY = [
 ]
 
 
+_THOUSANDS = re.compile(r"(?<![\d.,])\d{1,3}(?:,\d{3})+(?![\d]|,\d)|"
+                        r"(?<![\d.,] )(?<![\d.,])\d{1,3}(?: \d{3})+(?![\d]| \d|,\d)")
+# Shares written as words, turned into the exact percentage: "a fifth of", "one in five", "1 in 20", "half of",
+# "three quarters of". Only exact ones: a third is no whole or short percentage, so "a third" never equals "33%".
+# Shares written as words, turned into the exact percentage: "a fifth of", "three quarters", "seven in ten",
+# "1 in 20", "half of". Only exact ones: a third is no short percentage, so "a third" never equals "33%"; a bare
+# "half" or "a quarter" needs "of" ("a half" is 0.5, "half-life" no share).
+_FRACTION = {"half": 50, "halves": 50, "quarter": 25, "quarters": 25, "fifth": 20, "fifths": 20, "tenth": 10,
+             "tenths": 10, "twentieth": 5, "twentieths": 5, "hundredth": 1, "hundredths": 1}
+_NUMERATOR = {"a": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+              "nine": 9}
+_FRACTION_RE = re.compile(rf"\b(?:({'|'.join(_NUMERATOR)})[\s-]+)?(halves|half|quarters?|fifths?|tenths?|"
+                          r"twentieths?|hundredths?)\b(\s+of\b)?", re.I)
+_DENOMINATOR = {"two": 2, "four": 4, "five": 5, "ten": 10, "twenty": 20, "hundred": 100, "a hundred": 100,
+                "a thousand": 1000}
+_IN_RE = re.compile(rf"\b(\d{{1,3}}|{'|'.join(_WORD_VALUE)}) (?:in|out of) ({'|'.join(_DENOMINATOR)}|2|4|5|10|20|25|"
+                    r"50|100|1000)\b(?!\s*(?:minutes?|hours?|days?|weeks?|months?|years?|mm|cm|%|‰|-))", re.I)
+
+
+_LABEL_BEFORE = re.compile(r"\b(?:grades?|class(?:es)?|stages?|types?|levels?|tiers?|asa|bclc|categor(?:y|ies))\s*$",
+                           re.I)
+
+
+_HEDGE_BEFORE = re.compile(r"\b(?:nearly|almost|approximately|about|around|roughly|some|close to|just (?:under|over)|"
+                           r"approx\.?|~)\s*$", re.I)
+
+
+def _pct(value: float) -> str:
+    return f"{round(value, 6):g}%"
+
+
+def _share_words(text: str) -> str:
+    def fraction(m: re.Match) -> str:
+        word = m.group(2).lower()
+        if m.group(1) is None and not (word == "half" and m.group(3)) or _HEDGE_BEFORE.search(text, 0, m.start()):
+            return m.group(0)  # "nearly half" may be 49%: a hedged share is not an exact one
+        n = _NUMERATOR[(m.group(1) or "a").lower()]
+        if word == "half" and n != 1 or n > 1 and not word.endswith("s") or n == 1 and word.endswith("s") \
+                or m.group(1) and m.group(1).lower() == "a" and word == "half" and not m.group(3):
+            return m.group(0)  # "a half" (0.5), "two half", "three quarter", "one quarters": not a share
+        return _pct(n * _FRACTION[word]) + (m.group(3) or "")
+
+    text = _FRACTION_RE.sub(fraction, text)
+
+    def share(m: re.Match) -> str:
+        n = m.group(1).lower()
+        num = float(n) if n[0].isdigit() else _WORD_VALUE[n]
+        d = m.group(2).lower()
+        den = _DENOMINATOR.get(d) or int(d)
+        if not 0 < num < den or _LABEL_BEFORE.search(text, 0, m.start()) or _HEDGE_BEFORE.search(text, 0, m.start()):
+            return m.group(0)  # "grade 3 in 4 patients" is a grade
+        return _pct(100 * num / den)
+
+    return _IN_RE.sub(share, text)
+
+
 def canonical_text(text: str) -> str:
     """text with numbers written as digits and units in one spelling: NFKC ("10⁹" -> "109", as indexed passages
     are), number words ("forty-eight" -> "48", "two and a half" -> "2.5"), "per cent" -> "%", "4-year" -> "4 year",
     "twice a year" -> "every 6 months". "one" becomes 1 only before a unit ("one of them" stays a word)."""
     text = normalise_text(text)
+    # "3,000", "1,000,000" and "100 000" are one number; "1, 2 and 3" (a space after the comma), "1,25" and "1 2 3"
+    # stay lists
+    text = _THOUSANDS.sub(lambda m: re.sub("[, ]", "", m.group(0)), text)
     text = re.sub(r"\bper ?cent\b", "%", text, flags=re.I)
     text = re.sub(r"\bper ?mille\b", "‰", text, flags=re.I)
+    text = _share_words(text)
     for pattern, repl in _FREQUENCY:
         text = pattern.sub(repl, text)
     text = re.sub(rf"\b({_WORDS}) and a half\b", lambda m: f"{_WORD_VALUE[m.group(1).lower()]}.5", text, flags=re.I)
@@ -79,7 +139,7 @@ def canonical_text(text: str) -> str:
         if w == "one":
             after = text[m.end():m.end() + 16].lstrip(" -").lower()
             # "one-item checklist" counts items as "20-item" does; "one of them" stays a word
-            if not re.match(rf"(?:{_UNIT_WORDS})\b", after) and not text.startswith("-", m.end()):
+            if not re.match(rf"(?:{_UNIT_WORDS})\b|[%‰]", after) and not text.startswith("-", m.end()):
                 return m.group(0)
         return str(_WORD_VALUE[w])
 

@@ -109,17 +109,32 @@ def _labels(text: str, expand: bool = True) -> set[str]:
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+")
 
 
+_LEAD_LABEL = re.compile(r"\s*\(\s*(" + _LABEL.pattern + r")\s*\)[\s.;,]*", re.I)
+
+
 def _label_segments(text: str) -> list[tuple[set[str], set[str]]]:
     """(labels, stems) for each label of canonical text with the words it owns: those of its sentence from the end
     of the label before it to the start of the label after it. In "grade 4 mild sequelae, grade 5 severe sequelae"
     grade 4 owns "mild" and grade 5 "severe"."""
     out = []
+    tail = ""  # the previous sentence's words after its last label
     for a, b in sentence_spans(text):
         sentence = text[a:b]
+        # "... a bulb biopsy. (Grade C) ▸ In negative patients ...": a grade in brackets that opens a sentence is
+        # the previous sentence's, written after its full stop
+        lead = _LEAD_LABEL.match(sentence)
+        if lead:
+            out.append((_labels(lead.group(1)), _terms(tail) - _LABEL_WORDS))
+            sentence = sentence[lead.end():]
         found = list(_LABEL.finditer(sentence))
+        tail = sentence[found[-1].end():] if found else sentence
         for i, m in enumerate(found):
             lo = found[i - 1].end() if i else 0
             hi = found[i + 1].start() if i + 1 < len(found) else len(sentence)
+            # a label in brackets at the end of its words ("... a bulb biopsy (Grade C) ▸ ...") owns those words,
+            # not the ones after it
+            if sentence[:m.start()].rstrip().endswith("(") and sentence[m.end():].lstrip().startswith(")"):
+                hi = m.end()
             words = _terms(sentence[lo:m.start()] + " " + sentence[m.end():hi]) - _LABEL_WORDS
             out.append((_labels(m.group(0)), words))
     return out
