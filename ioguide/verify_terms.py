@@ -83,9 +83,14 @@ def claim_terms(text: str) -> set[str]:
             if len(t) > 1 and not t[0].isdigit() and t not in FILLER and t not in UNITS}
 
 
+# "failed to show that mortality was increased" negates as "did not show" does; "the procedure failed" stays
+_FAILED_TO = re.compile(r"\b(?:failed|fails|fail|failing) to\b", re.I)
+
+
 @lru_cache(maxsize=8192)
 def canonical(text: str) -> str:
-    return canonical_text(text)
+    """canonical_text, with "failed to" read as the negation it is ("did not")."""
+    return _FAILED_TO.sub("did not", canonical_text(text))
 
 
 def _share(claim: set[str], other: set[str]) -> float:

@@ -1,6 +1,7 @@
 """Numbers and grades the verifier reads as a reader does: thousands separators ("3,000" is one number), shares
 written as words ("a fifth of", "seven in ten", "three quarters", "per mille"), and a grade in brackets written
-after its recommendation ("... a bulb biopsy. (Grade C)") belongs to that recommendation, not to the next one."""
+after its recommendation ("... a bulb biopsy. (Grade C)") belongs to that recommendation, not to the next one; "failed
+to show" is a negation a claim may not drop."""
 
 from __future__ import annotations
 
@@ -52,7 +53,9 @@ PASSAGE = ("Recommendations ▸ The diagnosis requires duodenal biopsy when the 
            "(Grade B) ▸ At endoscopy, if there is suspicion of the disease, then at least four biopsy specimens "
            "should be obtained, including a duodenal bulb biopsy. (Grade C) ▸ Bone density should be measured after "
            "1 year of diet in patients over the age of 55 years. (Grade D) ▸ A meta-analysis of 7 studies with over "
-           "3,000 subjects found that irritable-bowel-like symptoms are common. About 20% of patients had anaemia.")
+           "3,000 subjects found that irritable-bowel-like symptoms are common. About 20% of patients had anaemia. "
+           "One recent study of 7648 individuals failed to show that overall mortality was increased in patients "
+           "with persistent villous atrophy at follow-up biopsy.")
 
 
 def row(answer_id: str, answer: str) -> dict:
@@ -68,6 +71,10 @@ ROWS = [
     row("t-thousands", "A meta-analysis of 7 studies with over 3,000 subjects found that irritable-bowel-like "
                        "symptoms are common [1]."),
     row("t-fifth", "A fifth of patients had anaemia [1]."),
+    row("t-failed-to", "A recent study of 7648 people did not show that overall mortality was increased in "
+                       "patients with persistent villous atrophy at follow-up biopsy [1]."),
+    row("f-failed-to", "A recent study of 7648 people did find increased overall mortality in patients with "
+                       "persistent villous atrophy at follow-up biopsy [1]."),
     row("f-grade-swapped", "If the disease is suspected at endoscopy, at least four biopsies should be taken, one of "
                            "them from the duodenal bulb (Grade B) [1]."),
     row("f-thousands", "A meta-analysis of 7 studies with over 5,000 subjects found that irritable-bowel-like "
