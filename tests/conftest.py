@@ -100,3 +100,24 @@ def chroma_server(tmp_path_factory):
         pytest.fail(f"chroma run did not start: {exc}")
     yield {"url": server.url, "proc": server.proc, "path": data, "port": server.port}
     server.stop(timeout_s=10)
+
+
+def verify_row(answer_id: str, answer: str, passage: str, title: str) -> dict:
+    """One `ioguide bench verify` line: an answer citing passage [1]; ids starting "t-" are true, others corrupted."""
+    return {"id": answer_id, "label": "true" if answer_id.startswith("t-") else "false", "answer": answer,
+            "passages": [{"n": 1, "title": title, "section": "", "text": passage}]}
+
+
+def bench_verify(tmp_path: Path, rows: list[dict]) -> dict[str, dict]:
+    """Run `ioguide bench verify --json` (the real verifier and packaged model) on rows; its results by id."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from ioguide.cli import app
+
+    path = tmp_path / "answers.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["bench", "verify", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    return {r["id"]: r for r in json.loads(result.output)["results"]}

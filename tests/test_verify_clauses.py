@@ -4,16 +4,13 @@ gives to other words, a swapped direction, a negation dropped or added in other 
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from typer.testing import CliRunner
 
-from ioguide.cli import app
 from ioguide.quantities import canonical_text, comparators, conflicting_ranges
 from ioguide.text import split_sentences
 from ioguide.verify_terms import abbreviations, claim_terms
 from ioguide.verify_vetoes import neighbouring_numbers, swapped_directions
+from tests.conftest import bench_verify, verify_row
 
 PASSAGE = (
     "Madoff describes the patients at high risk as:\n"
@@ -29,8 +26,7 @@ PASSAGE = (
 
 
 def row(answer_id: str, answer: str) -> dict:
-    return {"id": answer_id, "label": "true" if answer_id.startswith("t-") else "false", "answer": answer,
-            "passages": [{"n": 1, "title": "Verifier fixture", "section": "", "text": PASSAGE}]}
+    return verify_row(answer_id, answer, PASSAGE, "Verifier fixture")
 
 
 ROWS = [
@@ -59,11 +55,7 @@ ROWS = [
 
 
 def test_bench_keeps_paraphrases_and_removes_swaps_read_against_the_whole_passage(tmp_path):
-    path = tmp_path / "answers.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in ROWS) + "\n", encoding="utf-8")
-    result = CliRunner().invoke(app, ["bench", "verify", str(path), "--json"])
-    assert result.exit_code == 0, result.output
-    by_id = {r["id"]: r for r in json.loads(result.output)["results"]}
+    by_id = bench_verify(tmp_path, ROWS)
     assert {i: r["kept"] for i, r in by_id.items() if r["kept"] != i.startswith("t-")} == {}
     reasons = {i: r["removed"][0]["reason"] for i, r in by_id.items() if r["removed"]}
     assert reasons["f-neighbour"] == "states 80, where passage 1 gives another value for the same words"

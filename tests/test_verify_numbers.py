@@ -5,13 +5,10 @@ to show" is a negation a claim may not drop."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from typer.testing import CliRunner
 
-from ioguide.cli import app
 from ioguide.quantities import canonical_text, missing_quantities, quantities
+from tests.conftest import bench_verify, verify_row
 
 
 def q(text: str):
@@ -49,44 +46,39 @@ def test_a_list_stays_a_list_and_a_grade_or_a_half_is_no_share():
     assert canonical_text("a third of patients") == "a third of patients"  # no exact percentage
 
 
-PASSAGE = ("Recommendations ▸ The diagnosis requires duodenal biopsy when the patient is on a gluten-containing diet. "
-           "(Grade B) ▸ At endoscopy, if there is suspicion of the disease, then at least four biopsy specimens "
-           "should be obtained, including a duodenal bulb biopsy. (Grade C) ▸ Bone density should be measured after "
-           "1 year of diet in patients over the age of 55 years. (Grade D) ▸ A meta-analysis of 7 studies with over "
-           "3,000 subjects found that irritable-bowel-like symptoms are common. About 20% of patients had anaemia. "
-           "One recent study of 7648 individuals failed to show that overall mortality was increased in patients "
-           "with persistent villous atrophy at follow-up biopsy.")
+# Our own wording, shaped like a journal guideline's recommendations (a grade in brackets after each one).
+PASSAGE = ("Recommendations ▸ Coeliac disease is confirmed by a duodenal biopsy taken while gluten is still eaten. "
+           "(Grade B) ▸ When the endoscopist suspects the disease, four or more biopsies are taken, one of them from "
+           "the duodenal bulb. (Grade C) ▸ Bone density is measured after 1 year on the diet in patients older than "
+           "55 years. (Grade D) ▸ Pooled data from 7 studies with over 3,000 subjects showed that irritable-bowel-like "
+           "symptoms are frequent. About 20% of patients had anaemia. A cohort of 7648 people failed to show that "
+           "mortality rose when villous atrophy persisted at the repeat biopsy.")
 
 
 def row(answer_id: str, answer: str) -> dict:
-    return {"id": answer_id, "label": "true" if answer_id.startswith("t-") else "false", "answer": answer,
-            "passages": [{"n": 1, "title": "Coeliac fixture", "section": "", "text": PASSAGE}]}
+    return verify_row(answer_id, answer, PASSAGE, "Coeliac fixture")
 
 
 ROWS = [
-    row("t-grade-after", "If the disease is suspected at endoscopy, at least four biopsies should be taken, one of "
-                         "them from the duodenal bulb (Grade C) [1]."),
-    row("t-grade-after-2", "Bone density should be measured after one year of diet in patients over the age of "
-                           "55 (Grade D) [1]."),
-    row("t-thousands", "A meta-analysis of 7 studies with over 3,000 subjects found that irritable-bowel-like "
-                       "symptoms are common [1]."),
+    row("t-grade-after", "If the endoscopist suspects the disease, at least four biopsies are taken, one from the "
+                         "duodenal bulb (Grade C) [1]."),
+    row("t-grade-after-2", "Bone density is measured after one year on the diet in patients older than 55 years "
+                           "(Grade D) [1]."),
+    row("t-thousands", "Pooled data from 7 studies with over 3,000 subjects showed that irritable-bowel-like "
+                       "symptoms are frequent [1]."),
     row("t-fifth", "A fifth of patients had anaemia [1]."),
-    row("t-failed-to", "A recent study of 7648 people did not show that overall mortality was increased in "
-                       "patients with persistent villous atrophy at follow-up biopsy [1]."),
-    row("f-failed-to", "A recent study of 7648 people did find increased overall mortality in patients with "
-                       "persistent villous atrophy at follow-up biopsy [1]."),
-    row("f-grade-swapped", "If the disease is suspected at endoscopy, at least four biopsies should be taken, one of "
-                           "them from the duodenal bulb (Grade B) [1]."),
-    row("f-thousands", "A meta-analysis of 7 studies with over 5,000 subjects found that irritable-bowel-like "
-                       "symptoms are common [1]."),
+    row("t-failed-to", "A cohort of 7648 people did not show that mortality rose when villous atrophy persisted at "
+                       "the repeat biopsy [1]."),
+    row("f-failed-to", "A cohort of 7648 people did show that mortality rose when villous atrophy persisted at the "
+                       "repeat biopsy [1]."),
+    row("f-grade-swapped", "If the endoscopist suspects the disease, at least four biopsies are taken, one from the "
+                           "duodenal bulb (Grade B) [1]."),
+    row("f-thousands", "Pooled data from 7 studies with over 5,000 subjects showed that irritable-bowel-like "
+                       "symptoms are frequent [1]."),
     row("f-quarter", "A quarter of patients had anaemia [1]."),
 ]
 
 
 def test_bench_binds_a_bracketed_grade_to_the_words_before_it_and_reads_separators_and_shares(tmp_path):
-    path = tmp_path / "answers.jsonl"
-    path.write_text("\n".join(json.dumps(r) for r in ROWS) + "\n", encoding="utf-8")
-    result = CliRunner().invoke(app, ["bench", "verify", str(path), "--json"])
-    assert result.exit_code == 0, result.output
-    by_id = {r["id"]: r for r in json.loads(result.output)["results"]}
+    by_id = bench_verify(tmp_path, ROWS)
     assert {i: r["removed"] for i, r in by_id.items() if r["kept"] != i.startswith("t-")} == {}
