@@ -71,6 +71,24 @@ _MARKER = re.compile(r"\[(\d+)\]")
 _SENTENCE = re.compile(r"(?<=\]\.)\s+(?=[A-Z])")
 
 
+def renumber(answer: str, number: dict[int, int]) -> str:
+    """The answer with each [n] marker replaced by [number[n]] (the passage's place among those shown)."""
+    return _MARKER.sub(lambda m: f"[{number[int(m.group(1))]}]", answer)
+
+
+def shown_with_distractors(cited: list[dict], chunks: list[dict], rng: random.Random) -> tuple[list[dict], list[dict]]:
+    """The distinct cited chunks plus two unrelated stored chunks (one of the same title when there is one, one of
+    another title), in a seeded order; and the distractors (the last one is of another title). For the sets whose
+    chunks are dicts (fresh2, fresh3)."""
+    titles = {c["title"] for c in cited}
+    own = [c for c in chunks if c["title"] in titles and c not in cited]
+    other = [c for c in chunks if c["title"] not in titles]
+    distractors = ([rng.choice(own)] if own else []) + [rng.choice(other)]
+    shown = cited + distractors
+    rng.shuffle(shown)
+    return shown, distractors
+
+
 def split_of(family_id: str) -> str:
     digest = hashlib.sha256(f"{SEED}:{family_id}".encode()).digest()
     return "test" if digest[0] % 2 else "dev"

@@ -22,7 +22,7 @@ import yaml
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from build import _MARKER, SEED, corruptions_of  # noqa: E402
+from build import _MARKER, SEED, corruptions_of, renumber, shown_with_distractors  # noqa: E402
 
 SOURCES = (HERE / "answers.jsonl", HERE / "answers-fresh.jsonl")
 OUT = HERE / "answers-fresh2.jsonl"
@@ -68,15 +68,10 @@ def build() -> list[dict]:
             chunk = find(chunks, cited, item["id"], fragment)
             if chunk not in shown_cited:
                 shown_cited.append(chunk)
-        titles = {c["title"] for c in shown_cited}
-        own = [c for c in chunks if c["title"] in titles and c not in shown_cited]
-        other = [c for c in chunks if c["title"] not in titles]
-        distractors = ([rng.choice(own)] if own else []) + [rng.choice(other)]
-        shown = shown_cited + distractors
-        rng.shuffle(shown)
+        shown, distractors = shown_with_distractors(shown_cited, chunks, rng)
         index = [shown_cited.index(find(chunks, cited, item["id"], f)) for _l, f in item["passages"]]
         number = {i + 1: shown.index(shown_cited[j]) + 1 for i, j in enumerate(index)}
-        answer = _MARKER.sub(lambda m, number=number: f"[{number[int(m.group(1))]}]", item["answer"])
+        answer = renumber(item["answer"], number)
         passages = [{"n": n, **c} for n, c in enumerate(shown, start=1)]
         base = {"passages": passages, "split": "fresh2", "question_id": ""}
         rows.append({"id": item["id"], **base, "answer": answer, "label": "true", "kind": item["kind"]})

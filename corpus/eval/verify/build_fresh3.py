@@ -42,7 +42,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[2]
 sys.path.insert(0, str(HERE))
 
-from build import _MARKER, SEED, corruptions_of  # noqa: E402
+from build import _MARKER, SEED, corruptions_of, renumber, shown_with_distractors  # noqa: E402
 
 YAML = HERE / "paraphrases-fresh3.yaml"
 OWN_CHUNKS = HERE / "chunks-fresh3-own.jsonl"
@@ -231,8 +231,8 @@ def build() -> list[dict]:
             number, base = shown_for[item["of"]]
             if any(int(n) not in number for n in _MARKER.findall(item["answer"])):
                 raise SystemExit(f"{YAML.name}, {item['id']}: a marker is not one of {item['of']}'s passages")
-            answer = _MARKER.sub(lambda m, number=number: f"[{number[int(m.group(1))]}]", item["answer"])
-            rows.append({"id": item["id"], **base, "answer": answer, "label": "false", "kind": item["kind"]})
+            rows.append({"id": item["id"], **base, "answer": renumber(item["answer"], number), "label": "false",
+                         "kind": item["kind"]})
             continue
         rng = random.Random(f"{SEED}:{item['id']}")
         cited_chunks = [find(chunks, cited, item["id"], fragment) for _label, fragment in item["passages"]]
@@ -243,14 +243,9 @@ def build() -> list[dict]:
         for chunk in cited_chunks:
             if chunk not in shown_cited:
                 shown_cited.append(chunk)
-        titles = {c["title"] for c in shown_cited}
-        own = [c for c in chunks if c["title"] in titles and c not in shown_cited]
-        other = [c for c in chunks if c["title"] not in titles]
-        distractors = ([rng.choice(own)] if own else []) + [rng.choice(other)]
-        shown = shown_cited + distractors
-        rng.shuffle(shown)
+        shown, distractors = shown_with_distractors(shown_cited, chunks, rng)
         number = {i + 1: shown.index(c) + 1 for i, c in enumerate(cited_chunks)}
-        answer = _MARKER.sub(lambda m, number=number: f"[{number[int(m.group(1))]}]", item["answer"])
+        answer = renumber(item["answer"], number)
         passages = [{"n": n, **{k: c[k] for k in ("title", "section", "text")}} for n, c in enumerate(shown, start=1)]
         base = {"passages": passages, "split": "fresh3", "question_id": ""}
         shown_for[item["id"]] = (number, base)
