@@ -22,6 +22,17 @@ role = st.session_state.get("role")
 ui.header("IASIOS accreditation")
 
 
+def act(step, *args) -> None:
+    """Run a workflow step and reload the page; a step the workflow refuses (AccreditationError, ReviewError among
+    them) is shown as an error instead."""
+    try:
+        step(*args)
+    except acc.AccreditationError as exc:
+        st.error(str(exc))
+        return
+    st.rerun()
+
+
 @st.cache_resource
 def get_store(path: str) -> acc.AccreditationStore:
     return acc.AccreditationStore(path)
@@ -205,11 +216,7 @@ reason = cols[1].text_input("Reason (required for 'not applicable')", key=f"asse
 finding = st.text_area("Finding", value=assessment.finding if assessment else "", key=f"assess-finding-{rid}",
                        height=80)
 if st.button("Save assessment", key="save-assessment"):
-    try:
-        workflow.assess(rid, chosen, author, reason, finding)
-        st.rerun()
-    except acc.AccreditationError as exc:
-        st.error(str(exc))
+    act(workflow.assess, rid, chosen, author, reason, finding)
 
 st.subheader("Actions")
 today = date.today()
@@ -230,26 +237,14 @@ with st.form("add-action", clear_on_submit=True):
     owner = cols[1].text_input("Owner", key="action-owner")
     due = cols[2].date_input("Due", value=today + timedelta(days=30), key="action-due")
     if st.form_submit_button("Add action"):
-        try:
-            workflow.add_action(rid, title, owner, due, author)
-            st.rerun()
-        except acc.AccreditationError as exc:
-            st.error(str(exc))
+        act(workflow.add_action, rid, title, owner, due, author)
 
 st.subheader("Review and sign-off")
 cols = st.columns(2)
 if latest is not None and cols[0].button(f"Submit draft v{latest.version} for review", key="submit-draft"):
-    try:
-        workflow.submit("draft", rid, latest.version, latest.author, author)
-        st.rerun()
-    except acc.ReviewError as exc:
-        st.error(str(exc))
+    act(workflow.submit, "draft", rid, latest.version, latest.author, author)
 if assessment is not None and cols[1].button("Submit assessment for review", key="submit-assessment"):
-    try:
-        workflow.submit("assessment", rid, assessment.assessment_id, assessment.author, author)
-        st.rerun()
-    except acc.ReviewError as exc:
-        st.error(str(exc))
+    act(workflow.submit, "assessment", rid, assessment.assessment_id, assessment.author, author)
 for review in workflow.reviews(rid):
     what = f"{review.kind} {'v' if review.kind == 'draft' else '#'}{review.version} (by {review.author})"
     if review.state != "submitted":
@@ -264,11 +259,7 @@ for review in workflow.reviews(rid):
     if cols[1].button("Return with comment", key=f"return-{review.review_id}"):
         decision = False
     if decision is not None:
-        try:
-            workflow.decide(review.review_id, author, role, decision, comment)
-            st.rerun()
-        except acc.ReviewError as exc:
-            st.error(str(exc))
+        act(workflow.decide, review.review_id, author, role, decision, comment)
 
 # ---------------------------------------------------------------- export
 st.subheader("Export")
