@@ -55,7 +55,6 @@ SLOT_RESCUE_MIN_P = 0.5  # a sentence giving the asked figure may lead instead w
 CONCEPT_RESCUE_MIN_P = 0.3  # a sentence mentioning the question's specific words may lead when this likely ...
 CONCEPT_RESCUE_TOP = 12  # ... and among the likeliest this many
 PART_MIN_P = 0.5  # the likeliest sentence for one part of a two-part question is added when at least this likely
-TYPO_RATIO = 0.8  # difflib ratio at which an unknown word counts as a typo of an indexed one
 
 
 class SentenceSource(Protocol):
@@ -165,8 +164,6 @@ def unknown_terms(question: str, vocabulary, word_pieces=None) -> list[str]:
     letters whose stem is not in the BM25 vocabulary and has no close match there (difflib, ratio >= 0.8), and that
     is rare in English (the embedding model's tokenizer cuts it into 3+ word pieces: "pembrolizumab" is rare,
     "needed" is not, so a small centre collection does not make everyday words look unknown)."""
-    import difflib
-
     out = []
     for word in dict.fromkeys(re.findall(r"[A-Za-z][A-Za-z-]{5,}", question)):
         lower = word.lower()
@@ -176,11 +173,8 @@ def unknown_terms(question: str, vocabulary, word_pieces=None) -> list[str]:
             continue
         if any(vocabulary.contains(lower[:i]) and vocabulary.contains(lower[i:]) for i in range(3, len(lower) - 1)):
             continue  # a compound written as one word: "cutoff" for "cut-off"
-        stem = (vocabulary.tokenize([lower])[0] or [lower])[0]
-        if difflib.get_close_matches(stem, vocabulary.words(stem[:2]), n=1, cutoff=TYPO_RATIO):
-            continue
         if typo_of_indexed(lower, vocabulary):
-            continue  # "contraindicatons": its stem and an indexed stem ("contraind") start alike
+            continue  # close to an indexed stem (difflib), or "contraindicatons" / "contraind" start alike
         fixed = english_correction(lower)
         if fixed and vocabulary.contains(fixed):
             continue  # "succes" for "success"

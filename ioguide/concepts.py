@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from .retrieve import TYPO_RATIO
 from .text import content_terms
 
 COVER_COSINE = 0.45  # a word of the answer's context this similar to a question word stands for it
@@ -32,7 +33,6 @@ MAX_ZIPF = 5.2  # words more common than this in English (wordfreq) say how some
 MAX_DF_SHARE = 0.1  # words in more than this share of the indexed chunks are the collection's topic, not the ask
 MIN_LETTERS = 4
 UNKNOWN_MIN_LETTERS = 6  # a word no chunk holds is checked only from this length (shorter: an abbreviation)
-TYPO_RATIO = 0.8
 ENGLISH_ZIPF = 3.0  # a word at least this common in English is a word, not a typo ("shower" is not "shown")
 
 # Words that name the kind of figure or the manner of the asking, answered by a figure or by the sentence as a
