@@ -15,6 +15,7 @@ from ioguide.retrieve import Filters
 from ioguide.storage import LocalDB
 from ioguide.text import citation_label
 from ioguide.types import Answer, Hit
+from ui import auth
 from ui.verification import show_removed
 
 CHAT_PLACEHOLDER = "Ask about IASIOS accreditation or the CIRSE IO guidelines"  # browser tests find the box by it
@@ -61,6 +62,27 @@ def load_assistant(ctx: Context) -> None:
         ctx.assistant = get_assistant(str(ctx.settings.index_dir), ctx.settings.chroma_url, ctx.settings.llm)
     except IOGuideError as exc:
         ctx.assistant, ctx.error = None, str(exc)
+
+
+def page(tab: str, icon: str, permission: str, heading: str, *, load: bool = True,
+         need_assistant: bool = False) -> tuple[Context, str]:
+    """The preamble every page of views/ shares: tab title and icon, settings and database (and the assistant unless
+    load=False), the login gate for `permission`, the header. With need_assistant the page stops here, showing why,
+    when the assistant cannot be built. Returns the context and the signed-in user's name."""
+    st.set_page_config(page_title=f"IO Guide · {tab}", page_icon=icon, layout="wide")
+    ctx = context(load)
+    user = auth.require(ctx, permission)
+    header(heading)
+    if need_assistant:
+        stop_without_assistant(ctx)
+    return ctx, user
+
+
+def stop_without_assistant(ctx: Context) -> None:
+    """Show why the assistant could not be built and stop the page, when it could not."""
+    if ctx.assistant is None:
+        st.error(ctx.error)
+        st.stop()
 
 
 def header(title: str = "IO Guide") -> None:

@@ -8,20 +8,14 @@ import streamlit as st
 
 from ioguide.export import conversation_docx, conversation_markdown
 from ioguide.service import AskOptions
-from ui import auth
 from ui import components as ui
 
-st.set_page_config(page_title="IO Guide · Ask", page_icon="💬", layout="wide")
-ctx = ui.context(load=False)
-user = auth.require(ctx, "ask")
-ui.header()
+ctx, user = ui.page("Ask", "💬", "ask", "IO Guide", load=False)
 # The chat box is drawn before the model and index load (first run after a launch), so the page is usable at once;
 # a question typed meanwhile is answered as soon as they are ready.
 typed = st.chat_input(ui.CHAT_PLACEHOLDER)
 ui.load_assistant(ctx)
-if ctx.assistant is None:
-    st.error(ctx.error)
-    st.stop()
+ui.stop_without_assistant(ctx)
 filters, mode, k = ui.sidebar(ctx)
 
 STARTERS = [

@@ -8,16 +8,9 @@ import streamlit as st
 
 from ingest.index import refresh_side_indexes, sync
 from ioguide.library import check_upload, documents_table, store_upload
-from ui import auth
 from ui import components as ui
 
-st.set_page_config(page_title="IO Guide · Library", page_icon="📚", layout="wide")
-ctx = ui.context()
-user = auth.require(ctx, "centre_documents")
-ui.header("Library")
-if ctx.assistant is None:
-    st.error(ctx.error)
-    st.stop()
+ctx, user = ui.page("Library", "📚", "centre_documents", "Library", need_assistant=True)
 store = ctx.assistant.store
 role = st.session_state.get("role")
 

@@ -11,16 +11,9 @@ import streamlit as st
 
 from ioguide import evaluate
 from ioguide.service import AskOptions
-from ui import auth
 from ui import components as ui
 
-st.set_page_config(page_title="IO Guide · Evaluate", page_icon="📊", layout="wide")
-ctx = ui.context()
-user = auth.require(ctx, "evaluate")
-ui.header("Evaluate")
-if ctx.assistant is None:
-    st.error(ctx.error)
-    st.stop()
+ctx, user = ui.page("Evaluate", "📊", "evaluate", "Evaluate", need_assistant=True)
 
 st.caption("Format: one question per line (JSONL) or CSV with columns id, question, answer_facts (| separated), "
            "expected_sources (doc_id or file#page, | separated), type (unanswerable to expect abstention), topic.")

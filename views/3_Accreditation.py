@@ -11,15 +11,11 @@ import streamlit as st
 
 from ioguide import accreditation as acc
 from ioguide.answer import answer_from_json
-from ui import auth
 from ui import components as ui
 
-st.set_page_config(page_title="IO Guide · Accreditation", page_icon="🏅", layout="wide")
-ctx = ui.context()
-user = auth.require(ctx, "draft")
+ctx, user = ui.page("Accreditation", "🏅", "draft", "IASIOS accreditation")
 author = st.session_state.get("user") or user or "anonymous"
 role = st.session_state.get("role")
-ui.header("IASIOS accreditation")
 
 
 def act(step, *args) -> None:

@@ -9,13 +9,9 @@ import altair as alt
 import streamlit as st
 
 from ioguide import accreditation as acc
-from ui import auth
 from ui import components as ui
 
-st.set_page_config(page_title="IO Guide · Readiness", page_icon="🎯", layout="wide")
-ctx = ui.context()
-user = auth.require(ctx, "draft")
-ui.header("Readiness for Accredited Centre")
+ctx, user = ui.page("Readiness", "🎯", "draft", "Readiness for Accredited Centre")
 
 store = acc.AccreditationStore(ctx.db.path)
 workflow = acc.Workflow(ctx.db.path, ctx.db)

@@ -7,14 +7,10 @@ import streamlit as st
 
 from ioguide import accreditation as acc
 from ioguide.accreditation.casereview import RESULTS, format_summary
-from ui import auth
 from ui import components as ui
 
-st.set_page_config(page_title="IO Guide · Case review", page_icon="🗂️", layout="wide")
-ctx = ui.context(load=False)
-user = auth.require(ctx, "draft")
+ctx, user = ui.page("Case review", "🗂️", "draft", "Internal case review", load=False)
 author = st.session_state.get("user") or user or "anonymous"
-ui.header("Internal case review")
 reviews = acc.CaseReviews(ctx.db.path, ctx.db)
 
 st.caption("IASIOS asks an Accredited Centre to review 30 randomly selected patients. Upload the case list as CSV "
