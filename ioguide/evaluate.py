@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .answer import answer_to_json
-from .errors import QuestionSetError
+from .errors import IOGuideError, QuestionSetError
 from .stats import percentile
 from .text import citation_label, squash
 from .types import Answer, Hit
@@ -444,7 +444,7 @@ def compare_runs(run_a: Path, run_b: Path) -> dict[str, Any]:
 
 def check_gate(summary: dict[str, Any], gate_file: Path = GATE_FILE) -> list[str]:
     """Metrics below the committed thresholds, as messages (empty: the gate passes)."""
-    gate = json.loads(Path(gate_file).read_text())
+    gate = load_gate(gate_file)
     problems = []
     for metric, minimum in gate["minimums"].items():
         value = summary.get(metric)
@@ -455,3 +455,22 @@ def check_gate(summary: dict[str, Any], gate_file: Path = GATE_FILE) -> list[str
         if value is None or value > maximum:
             problems.append(f"{metric} = {value} is above the gate maximum {maximum}")
     return problems
+
+
+def load_gate(gate_file: Path = GATE_FILE) -> dict[str, Any]:
+    """A gate file: the set and split it was measured on, `minimums` and `maximums` per metric."""
+    try:
+        gate = json.loads(Path(gate_file).read_text())
+    except FileNotFoundError:
+        raise IOGuideError(f"{gate_file}: gate file not found") from None
+    except json.JSONDecodeError as exc:
+        raise IOGuideError(f"{gate_file}: not valid JSON ({exc.msg}, line {exc.lineno})") from None
+    if not isinstance(gate, dict) or not isinstance(gate.get("minimums"), dict) \
+            or not isinstance(gate.get("maximums", {}), dict):
+        raise IOGuideError(f"{gate_file}: a gate needs a 'minimums' object, and may have 'maximums', "
+                           "each of metric: bound")
+    unknown = sorted((set(gate["minimums"]) | set(gate.get("maximums", {}))) - set(HEADLINE + LENGTH))
+    if unknown:
+        raise IOGuideError(f"{gate_file}: unknown metric(s) {', '.join(unknown)}; "
+                           f"known: {', '.join(HEADLINE + LENGTH)}")
+    return gate

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from ioguide.cli import app
 from ioguide.evaluate import GATE_FILE, check_gate, load_question_set
-from tests.conftest import ROOT
+from tests.conftest import ROOT, need_shared
 
 
 def test_bad_lines_are_reported_by_number_and_the_rest_runs(tmp_path, corpus_index):
@@ -113,19 +113,54 @@ def test_compare_lists_improvements_and_regressions(tmp_path):
     assert result.exit_code == 2 and "not an evaluation run folder" in result.output
 
 
+def _passes_gate(tmp_path, index, gate_file):
+    gate = json.loads(gate_file.read_text())
+    out = tmp_path / "gate"
+    result = CliRunner().invoke(app, ["eval", str(ROOT / gate["set"]), "--split", gate["split"], "--index",
+                                      str(index), "--out", str(out), "--gate", "--gate-file", str(gate_file)])
+    summary = json.loads((out / "summary.json").read_text())
+    print(json.dumps({k: summary[k] for k in ("fact_accuracy", "abstention_recall", "false_abstention_rate",
+                                             "wrong_answer_rate", "citation_validity", "source_cited_rate",
+                                             "answer_words_p50", "answer_words_p90", "latency_ms_p50")}))
+    assert result.exit_code == 0, result.output + "\n" + "\n".join(check_gate(summary, gate_file))
+    assert "Gate passed." in result.output
+
+
 def test_test_split_of_the_unseen_questions_passes_the_committed_gate(tmp_path, corpus_index):
     """The CI regression gate: the TEST split of the independently written corpus questions (never tuned on) keeps
     fact accuracy, abstention, citation validity, the cited source and answer length within the committed bounds."""
-    gate = json.loads(GATE_FILE.read_text())
-    out = tmp_path / "gate"
-    result = CliRunner().invoke(app, ["eval", str(ROOT / gate["set"]), "--split", gate["split"], "--index",
-                                      str(corpus_index), "--out", str(out), "--gate"])
-    summary = json.loads((out / "summary.json").read_text())
-    print(json.dumps({k: summary[k] for k in ("fact_accuracy", "abstention_recall", "false_abstention_rate",
-                                             "citation_validity", "source_cited_rate", "answer_words_p50",
-                                             "answer_words_p90", "latency_ms_p50")}))
-    assert result.exit_code == 0, result.output + "\n" + "\n".join(check_gate(summary))
-    assert "Gate passed." in result.output
+    _passes_gate(tmp_path, corpus_index, GATE_FILE)
+
+
+def test_test_split_of_the_pdf_questions_passes_the_pdf_gate(tmp_path, embedder):
+    """The same gate for real and realistic PDFs: the TEST split of unseen-pdfs.jsonl over the shared BSG guideline
+    (two columns, tables, references) and the five generated journal and leaflet PDFs, indexed together."""
+    from ingest.index import sync
+    from ioguide.index import open_index
+
+    shared_pdfs = need_shared("data", "pdfs")
+    handle = open_index(tmp_path / "pdf-index", create=True)
+    report = sync([shared_pdfs, ROOT / "tests" / "data" / "pdfs"], handle.store, handle.embedder, handle.bm25_dir)
+    assert not report.skipped, report.skipped
+    _passes_gate(tmp_path, tmp_path / "pdf-index", GATE_FILE.with_name("eval_gate_pdfs.json"))
+
+
+def test_a_bad_gate_file_stops_the_run_before_it_starts(tmp_path):
+    """A gate file that is missing, is not JSON or names an unknown metric is refused with its path and the reason,
+    before any question is run (exit 2, one line, no traceback)."""
+    questions = ROOT / "corpus" / "eval" / "offtopic.jsonl"
+    bad_json = tmp_path / "bad.json"
+    bad_json.write_text("{ not json")
+    typo = tmp_path / "typo.json"
+    typo.write_text(json.dumps({"minimums": {"fact_acuracy": 0.8}}))
+    for path, reason in ((tmp_path / "none.json", "gate file not found"), (bad_json, "not valid JSON"),
+                         (typo, "unknown metric(s) fact_acuracy")):
+        result = CliRunner().invoke(app, ["eval", str(questions), "--index", str(tmp_path / "no-index"),
+                                          "--out", str(tmp_path / "out"), "--gate", "--gate-file", str(path)])
+        assert result.exit_code == 2, result.output
+        assert str(path) in result.output and reason in result.output
+        assert "Traceback" not in result.output
+        assert not (tmp_path / "out").exists()
 
 
 def test_off_topic_questions_all_abstain(tmp_path, corpus_index):

@@ -20,7 +20,10 @@ def eval_cmd(
     out: Path = typer.Option(Path("runs/latest"), "--out", help="Folder for results.jsonl, summary.json, report.html."),
     k: int = typer.Option(5, "-k", min=1, max=50),
     llm: str | None = typer.Option(None, "--llm", help="LLM backend (default: IOGUIDE_LLM, usually none)."),
-    gate: bool = typer.Option(False, "--gate", help="Exit 1 when metrics fall below ioguide/data/eval_gate.json."),
+    gate: bool = typer.Option(False, "--gate", help="Exit 1 when metrics fall outside the gate file's bounds."),
+    gate_file: Path | None = typer.Option(None, "--gate-file", help="The gate's bounds (default "
+                                          "ioguide/data/eval_gate.json, the corpus test split; "
+                                          "eval_gate_pdfs.json is the PDF test split's)."),
     split: str | None = typer.Option(None, "--split", help="Only the questions of this split (dev or test)."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary (or comparison) as JSON."),
 ) -> None:
@@ -57,6 +60,8 @@ def eval_cmd(
 
     settings = Settings()
     try:
+        if gate:
+            evaluate.load_gate(gate_file or evaluate.GATE_FILE)  # a bad gate file stops the run before it starts
         questions, errors = evaluate.load_question_set(Path(args[0]))
         questions = evaluate.select_split(questions, split)
         for err in errors:
@@ -94,7 +99,7 @@ def eval_cmd(
             typer.echo(f"{m:24} {summary[m]}")
         typer.echo(f"Wrote {out}/results.jsonl, summary.json, report.html")
     if gate:
-        problems = evaluate.check_gate(summary)
+        problems = evaluate.check_gate(summary, gate_file or evaluate.GATE_FILE)
         for p in problems:
             typer.echo(f"GATE FAILED: {p}", err=True)
         if problems:
