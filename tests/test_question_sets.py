@@ -1,8 +1,9 @@
-"""The independent question sets (corpus/eval/unseen-*.jsonl and the held-out corpus/eval/fresh-*.jsonl, see
-corpus/eval/README-unseen.md) are well formed and point at facts that really are in the expected documents, on the
-expected pages, so a low score means the answer step missed them and not that the set is wrong. The unseen sets'
-dev/test split is the documented seeded-hash rule, so nobody can move a question between splits without this test
-noticing; every fresh question is split "fresh" and is not a copy of a question in the older sets."""
+"""The independent question sets (corpus/eval/unseen-*.jsonl and the held-out corpus/eval/fresh-*.jsonl and
+fresh4-*.jsonl, see corpus/eval/README-unseen.md) are well formed and point at facts that really are in the expected
+documents, on the expected pages, so a low score means the answer step missed them and not that the set is wrong.
+The unseen sets' dev/test split is the documented seeded-hash rule, so nobody can move a question between splits
+without this test noticing; every fresh (fresh4) question is split "fresh" ("fresh4") and is not a copy of a question
+in the older sets."""
 
 from __future__ import annotations
 
@@ -24,8 +25,11 @@ CORPUS_SET = EVAL / "unseen-corpus.jsonl"
 PDF_SET = EVAL / "unseen-pdfs.jsonl"
 FRESH_CORPUS_SET = EVAL / "fresh-corpus.jsonl"
 FRESH_PDF_SET = EVAL / "fresh-pdfs.jsonl"
+FRESH4_CORPUS_SET = EVAL / "fresh4-corpus.jsonl"
+FRESH4_PDF_SET = EVAL / "fresh4-pdfs.jsonl"
 OLDER_SETS = (CORPUS_SET, PDF_SET, EVAL / "questions.jsonl")
 SPECS = ROOT / "tests" / "data" / "pdfspec"
+FRESH4_SPECS = ROOT / "tests" / "data" / "pdfspec-fresh4"
 BSG = "BSG_2014_adult_coeliac_disease_Gut.pdf"
 SEED = "ioguide-unseen-v1"
 STYLES = {"typo", "abbrev", "no-qmark", "case", "two-part", "plain"}
@@ -43,10 +47,10 @@ def _source_key(q) -> str:
     return src.get("doc_id") or src["file"]
 
 
-def _spec_pages() -> dict[str, list[str]]:
+def _spec_pages(specs: Path = SPECS) -> dict[str, list[str]]:
     """The generating text of each spec PDF, page by page, with the ^12^ citation markers taken out."""
     pages = {}
-    for path in sorted(SPECS.glob("*.json")):
+    for path in sorted(specs.glob("*.json")):
         if path.name.startswith("_"):  # artefact-only specs of the PDF-reading tests carry no questions
             continue
         spec = json.loads(path.read_text(encoding="utf-8"))
@@ -78,9 +82,9 @@ def _check_corpus_facts(questions) -> None:
         assert not missing, f"{q.id}: {missing} not in {doc}"
 
 
-def _check_spec_pdf_facts(questions) -> None:
-    pages = _spec_pages()
-    assert len(pages) == 5
+def _check_spec_pdf_facts(questions, specs: Path = SPECS, n_specs: int = 5) -> None:
+    pages = _spec_pages(specs)
+    assert len(pages) == n_specs
     used = Counter(q.expected_sources[0]["file"] for q in questions)
     assert set(used) == {*pages, BSG}, used
     for q in questions:
@@ -242,3 +246,71 @@ def test_fresh_spec_pdf_facts_are_on_the_expected_page(fresh_pdf_questions):
 
 def test_fresh_bsg_facts_are_on_the_expected_page(fresh_pdf_questions):
     assert _check_bsg_facts(fresh_pdf_questions) >= 20
+
+
+# The fresh4 sets (issue 15, third round): written after fresh and fresh2/fresh3 had been tuned on, over three new
+# generated PDFs (tests/data/pdfspec-fresh4) that no earlier set touches, new BSG questions and new corpus questions.
+
+
+@pytest.fixture(scope="module")
+def fresh4_corpus_questions():
+    return _load(FRESH4_CORPUS_SET)
+
+
+@pytest.fixture(scope="module")
+def fresh4_pdf_questions():
+    return _load(FRESH4_PDF_SET)
+
+
+def test_fresh4_sizes_shares_and_fields(fresh4_corpus_questions, fresh4_pdf_questions, fresh_corpus_questions,
+                                        fresh_pdf_questions, corpus_questions, pdf_questions):
+    assert len(fresh4_corpus_questions) >= 120
+    assert len(fresh4_pdf_questions) >= 110
+    for name, qs in (("fresh4 corpus", fresh4_corpus_questions), ("fresh4 pdfs", fresh4_pdf_questions)):
+        unanswerable = sum(q.type == "unanswerable" for q in qs)
+        assert unanswerable / len(qs) >= 0.25, f"{name}: only {unanswerable} of {len(qs)} unanswerable"
+        assert {q.type for q in qs} == TYPES, name
+    fresh4 = fresh4_corpus_questions + fresh4_pdf_questions
+    ids = [q.id for q in fresh4]
+    assert len(ids) == len(set(ids)), [i for i, n in Counter(ids).items() if n > 1]
+    older_ids = {q.id for q in corpus_questions + pdf_questions + fresh_corpus_questions + fresh_pdf_questions}
+    reused = older_ids & set(ids)
+    assert not reused, f"fresh4 ids reuse ids of older sets: {sorted(reused)}"
+    for q in fresh4:
+        prefix = "f4c-" if q in fresh4_corpus_questions else "f4p-"
+        assert q.id.startswith(prefix), q.id
+        assert q.type in TYPES, q.id
+        assert q.extra.get("style") in STYLES, q.id
+        assert q.extra.get("split") == "fresh4", q.id
+        assert len(q.expected_sources) == 1, q.id
+        assert q.reference_answer, q.id
+        if q.type == "answerable":
+            assert 1 <= len(q.answer_facts) <= 2, f"{q.id}: {len(q.answer_facts)} facts (1 or 2 expected)"
+        else:
+            assert not q.answer_facts, f"{q.id}: an unanswerable question has facts"
+    assert STYLES <= {q.extra["style"] for q in fresh4}
+    corpus_docs = Counter(q.expected_sources[0]["doc_id"] for q in fresh4_corpus_questions)
+    assert len(corpus_docs) >= 20, f"fresh4 corpus set covers only {len(corpus_docs)} documents"
+    files = Counter(q.expected_sources[0]["file"] for q in fresh4_pdf_questions)
+    new_pdfs = _spec_pages(FRESH4_SPECS)
+    assert set(files) == {*new_pdfs, BSG}, files
+    assert all(files[name] >= 25 for name in new_pdfs), files
+    assert files[BSG] >= 15, files
+
+
+def test_fresh4_questions_are_not_copies_of_older_ones(fresh4_corpus_questions, fresh4_pdf_questions):
+    older = {_squashed(q.question) for path in (*OLDER_SETS, FRESH_CORPUS_SET, FRESH_PDF_SET) for q in _load(path)}
+    copies = [q.id for q in fresh4_corpus_questions + fresh4_pdf_questions if _squashed(q.question) in older]
+    assert not copies, f"fresh4 questions copied from an older set: {copies}"
+
+
+def test_fresh4_corpus_facts_are_in_the_expected_document(fresh4_corpus_questions):
+    _check_corpus_facts(fresh4_corpus_questions)
+
+
+def test_fresh4_spec_pdf_facts_are_on_the_expected_page(fresh4_pdf_questions):
+    _check_spec_pdf_facts(fresh4_pdf_questions, FRESH4_SPECS, n_specs=3)
+
+
+def test_fresh4_bsg_facts_are_on_the_expected_page(fresh4_pdf_questions):
+    assert _check_bsg_facts(fresh4_pdf_questions) >= 15
