@@ -169,3 +169,135 @@ def test_a_hand_corruption_must_name_a_true_item_before_it(builder, monkeypatch,
     message = _build_with(builder, monkeypatch, tmp_path, "- {id: h-1, of: nowhere, label: \"false\", kind: hand_x, "
                                                           "answer: \"Claim [1].\"}\n")
     assert "h-1" in message and "`of`" in message
+
+
+# --- fresh4: SciFact abstracts and BSG chunks read from ../shared at build time, uncited corpus chunks; every
+# answer hand-written (corpus/eval/verify/build_fresh4.py, paraphrases-fresh4.yaml) ---
+
+SCIFACT = ("data", "scifact", "corpus.jsonl")
+
+
+@pytest.fixture(scope="module")
+def builder4():
+    sys.path.insert(0, str(VERIFY))
+    spec = importlib.util.spec_from_file_location("build_fresh4", VERIFY / "build_fresh4.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def built4(builder4, tmp_path_factory) -> str:
+    """fresh4 as the command line writes it, checked to be byte-identical to a second, in-process build."""
+    need_shared(*SCIFACT)
+    need_shared(*BSG)
+    out = tmp_path_factory.mktemp("fresh4") / "answers-fresh4.jsonl"
+    done = subprocess.run([sys.executable, str(VERIFY / "build_fresh4.py"), "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert str(out) in done.stdout
+    text = out.read_text(encoding="utf-8")
+    assert builder4.render(builder4.build()) == text
+    return text
+
+
+@pytest.fixture(scope="module")
+def rows4(built4) -> list[dict]:
+    return [json.loads(line) for line in built4.splitlines()]
+
+
+def test_fresh4_rows_carry_what_bench_verify_reads(rows4):
+    ids = [r["id"] for r in rows4]
+    assert len(ids) == len(set(ids))
+    for row in rows4:
+        assert row["split"] == "fresh4" and row["label"] in ("true", "false") and row["kind"], row["id"]
+        assert len(row["passages"]) >= 2, row["id"]
+        assert [p["n"] for p in row["passages"]] == list(range(1, len(row["passages"]) + 1)), row["id"]
+        assert all(p["title"] and p["text"] and isinstance(p["section"], str) for p in row["passages"]), row["id"]
+        cited = {int(n) for n in MARKER.findall(row["answer"])}
+        assert cited and cited <= {p["n"] for p in row["passages"]}, row["id"]
+        assert "[x" not in row["answer"], row["id"]
+
+
+def test_fresh4_has_the_asked_counts_kinds_and_sources(builder4, rows4):
+    true = [r for r in rows4 if r["label"] == "true"]
+    false = [r for r in rows4 if r["label"] == "false"]
+    assert len(true) >= 120 and len(false) >= 200
+    assert set(Counter(r["kind"] for r in true)) == builder4.KINDS
+    kinds = Counter(r["kind"] for r in false)
+    assert set(kinds) == builder4.HAND_KINDS and min(kinds.values()) >= 5, kinds
+    # Each corruption is shown with exactly the passages of its true item, and differs from its answer.
+    by_id = {r["id"]: r for r in true}
+    items = {item["id"]: item for item in builder4.load_items()}
+    for row in false:
+        base = by_id[items[row["id"]]["of"]]
+        assert row["passages"] == base["passages"] and row["answer"] != base["answer"], row["id"]
+    labels = Counter(item["passages"][0][0].split(":")[0] if item["passages"][0][0].startswith(("scifact:", "bsg"))
+                     else "corpus" for item in items.values() if item.get("label", "true") == "true")
+    assert labels["scifact"] >= 0.4 * len(true) and labels["bsg"] >= 0.1 * len(true)
+    assert labels["corpus"] >= 0.15 * len(true)
+    multi = [r for r in true if len(re.findall(r"\]\.", r["answer"])) >= 2]
+    assert len(multi) >= 10
+
+
+def test_fresh4_default_answer_file_is_git_ignored(builder4):
+    if shutil.which("git") is None or not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout: nothing to commit the built set into")
+    relative = builder4.OUT.relative_to(ROOT)
+    assert subprocess.run(["git", "check-ignore", "-q", str(relative)], cwd=ROOT).returncode == 0
+
+
+def test_no_committed_set_file_holds_a_scifact_sentence(builder4):
+    need_shared(*SCIFACT)
+    wanted = set(builder4.scifact_ids(builder4.load_items()))
+    sentences = set()
+    with (ROOT.parent / "shared").joinpath(*SCIFACT).open(encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            if row["_id"] in wanted:
+                sentences.update(s for s in re.split(r"(?<=[.;])\s+", row["text"]) if len(s) > 80)
+    assert len(sentences) > 100
+    for path in sorted(p for p in VERIFY.iterdir() if p.is_file() and p.suffix in {".jsonl", ".yaml", ".md", ".py",
+                                                                                   ".sha256"}):
+        text = path.read_text(encoding="utf-8")
+        assert not [s for s in sentences if s in text], path.name
+
+
+def test_fresh4_without_shared_names_the_missing_file(builder4, monkeypatch, tmp_path):
+    absent = tmp_path / "shared" / "data" / "scifact" / "corpus.jsonl"
+    monkeypatch.setattr(builder4, "SCIFACT", absent)
+    monkeypatch.setattr(builder4, "BSG_PDF", tmp_path / "shared" / "data" / "pdfs" / "absent.pdf")
+    with pytest.raises(SystemExit) as exc:
+        builder4.build()
+    assert "../shared" in str(exc.value) and ("absent.pdf" in str(exc.value) or str(absent) in str(exc.value))
+
+
+def test_fresh4_a_changed_third_party_chunk_stops_the_build_naming_its_items(builder4, monkeypatch, tmp_path):
+    need_shared(*SCIFACT)
+    need_shared(*BSG)
+    lines = builder4.DIGESTS.read_text(encoding="utf-8").splitlines()
+    first = next(i for i, line in enumerate(lines) if not line.startswith("#") and line.split()[2] != "-")
+    value, source, ids = lines[first].split()
+    lines[first] = f"{'0' * len(value)} {source} {ids}"
+    changed = tmp_path / builder4.DIGESTS.name
+    changed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(builder4, "DIGESTS", changed)
+    with pytest.raises(SystemExit) as exc:
+        builder4.build()
+    assert ids.split(",")[0] in str(exc.value) and "chunker's output" in str(exc.value)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("- {id: t-1, kind: synonym, passages: [[scifact:4983, \"one two three four five six seven eight nine ten eleven"
+     " twelve thirteen\"]], answer: \"Claim [1].\"}\n", "13 words"),
+    ("- {id: t-1, kind: synonym, passages: [[x, \"y\"]], answer: \"Claim [1].\"}\n"
+     "- {id: t-2, of: t-1, label: \"false\", kind: hand_number_changed, answer: \"Claim [1].\"}\n", "`why`"),
+    ("- {id: t-1, kind: guessed, passages: [[x, \"y\"]], answer: \"Claim [1].\"}\n", "is not one of"),
+])
+def test_fresh4_a_bad_item_is_refused_naming_it(builder4, monkeypatch, tmp_path, text, expected):
+    yaml_file = tmp_path / "paraphrases-fresh4.yaml"
+    yaml_file.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(builder4, "YAML", yaml_file)
+    with pytest.raises(SystemExit) as exc:
+        builder4.build()
+    assert "t-" in str(exc.value) and expected in str(exc.value)
