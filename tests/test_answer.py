@@ -255,3 +255,14 @@ def test_a_question_that_tells_a_story_is_not_vetoed_for_its_story_words(assista
     assert answer.grounded, (answer.text, answer.notes)
     assert "on the day of the procedure" in answer.text
     assert not tells_story("what wattage should the generator be set to for liver microwave ablation")
+
+
+def test_how_many_times_and_how_many_did_are_filled_by_repeat_words_and_shares():
+    """"How many times" is answered by "twice"; "how many needed a drain" by a share of the patients. Both used to
+    abstain with "the closest passages do not give the asked figure"; a sentence with no figure still does."""
+    from ioguide.sentence_rank import slot_filled
+
+    assert slot_filled("how many times is the ice ball grown", ["The probe freezes the lesion twice, thawing between."])
+    assert not slot_filled("how many times is the ice ball grown", ["Freezing takes about an hour."])
+    assert slot_filled("of the pneumothoraces, how many needed a chest tube", ["A tube was placed in 38% of them."])
+    assert not slot_filled("of the pneumothoraces, how many needed a chest tube", ["Chest tubes are sometimes used."])
