@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .concepts import WordVectors, counts_not_names, english_correction, typo_of_indexed, uncovered_terms
+from .concepts import WordVectors, counts_not_names, english_correction, tells_story, typo_of_indexed, uncovered_terms
 from .retrieve import CALIBRATION_FILE, Retrieval, word_alternative
 from .sentence_rank import Asked, answer_probability, read_question, sentence_features, slot_filled
 from .text import BULLET, citation_label, content_terms, numbers_in
@@ -54,6 +54,7 @@ SLOT_KINDS = ("number", "duration", "who", "definition", "other")  # kinds whose
 SLOT_RESCUE_MIN_P = 0.5  # a sentence giving the asked figure may lead instead when at least this likely
 CONCEPT_RESCUE_MIN_P = 0.3  # a sentence mentioning the question's specific words may lead when this likely ...
 CONCEPT_RESCUE_TOP = 12  # ... and among the likeliest this many
+STORY_MIN_P = 0.4  # a question that tells a story skips the concept check when its lead is at least this likely
 PART_MIN_P = 0.5  # the likeliest sentence for one part of a two-part question is added when at least this likely
 
 
@@ -228,7 +229,8 @@ def compose_extractive(question: str, retrieval: Retrieval, source: SentenceSour
             return abstain(question, retrieval, "extractive",
                            notes=("The closest passages do not give the asked figure.",))
         chosen = _choose(asked, cands, filled, rows, hits)
-    if not statement and chosen[0].score < CONFIDENT_P:
+    story = tells_story(retrieval.query) and chosen[0].score >= STORY_MIN_P
+    if not statement and chosen[0].score < CONFIDENT_P and not story:
         vectors = word_vectors(source)
         missing = uncovered_terms(retrieval.query, concept_context(chosen, cands, hits), source, vectors)
         if missing:

@@ -197,6 +197,12 @@ _SLOTS: tuple[tuple[re.Pattern, re.Pattern], ...] = tuple(
 # "how many <things>" (not a time unit): a count, not a percentage.
 _HOW_MANY = re.compile(r"\bhow many\b(?! (?:days|weeks|months|years|hours|minutes)\b)", re.I)
 _COUNT = re.compile(rf"\b{_NUM}\b(?!\s?%)(?![.,]\d)", re.I)
+# "how many times": a repeat count ("twice", "3 times", "two cycles").
+_HOW_MANY_TIMES = re.compile(r"\bhow many times\b", re.I)
+_TIMES = re.compile(rf"\b(?:once|twice|thrice|{_NUM}\s+(?:times|cycles|rounds|sessions))\b", re.I)
+# "how many" followed by a verb asks how many people did something: a count or a share of them.
+_HOW_MANY_DID = re.compile(r"\bhow many\s+(?:\w+ed|had|got|went|were|died|developed|required)\b", re.I)
+_ANY_NUMBER = re.compile(rf"\b{_NUM}\b|\d\s?%", re.I)
 
 
 def slot_pattern(question: str) -> re.Pattern | None:
@@ -205,6 +211,10 @@ def slot_pattern(question: str) -> re.Pattern | None:
     for asked, given in _SLOTS:
         if asked.search(question):
             return given
+    if _HOW_MANY_TIMES.search(question):
+        return _TIMES
+    if _HOW_MANY_DID.search(question):
+        return _ANY_NUMBER  # "how many needed a drain": a count of people or a share of them ("44%")
     if _HOW_MANY.search(question) and not re.search(r"%|\bpercent|\bproportion", question, re.I):
         return counted_pattern(question) or _COUNT
     return None

@@ -1,13 +1,16 @@
 """Tune the extractive answer step on DEV questions only: retrieve once (cached), then compose and score.
 
-Usage: python scripts/tune_answer.py INDEX SET[:SPLIT] ... [--failures] [--grid]
+Usage: python scripts/tune_answer.py INDEX SET[:SPLIT] ... [+ INDEX SET[:SPLIT] ...] [--failures] [--grid] [--each]
   SET:SPLIT keeps one split of a set ("corpus/eval/unseen-corpus.jsonl:dev"); a set without :SPLIT is used whole.
+  "+" starts a group over another index (the PDF sets over the PDF index); retrievals are cached per index.
+  --each prints a line per set (with the share of all questions right and the wrong-answer rate) before the total.
   --failures prints every wrong answer; --grid tries a small grid of the answer constants and prints the best.
 Prints fact accuracy, false abstention, abstention on unanswerable and answer length for the selection.
 """
 
 from __future__ import annotations
 
+import json
 import pickle
 import sys
 from dataclasses import replace
@@ -49,22 +52,45 @@ def run(assistant: Assistant, questions, retrievals) -> tuple[dict, list[dict]]:
     return summarise(rows, {}), rows
 
 
+KEYS = ("n", "accuracy", "wrong_answer_rate", "fact_accuracy", "false_abstention_rate", "abstention_recall",
+        "source_cited_rate", "answer_words_p50", "answer_words_p90", "citation_validity")
+
+
+def groups(args: list[str]) -> list[list[str]]:
+    out: list[list[str]] = [[]]
+    for a in args:
+        if a == "+":
+            out.append([])
+        else:
+            out[-1].append(a)
+    return [g for g in out if len(g) >= 2]
+
+
 def main() -> None:
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    assistant = Assistant(open_index(Path(args[0])))
-    questions = load(args[1:])
-    retrievals = retrievals_for(assistant, questions, Path("runs") / "tune-retrievals.pickle")
-    summary, rows = run(assistant, questions, retrievals)
-    keys = ("n", "fact_accuracy", "false_abstention_rate", "abstention_recall", "source_cited_rate",
-            "answer_words_p50", "answer_words_p90", "citation_validity")
-    print(" ".join(f"{k} {summary.get(k)}" for k in keys))
+    rows: list[dict] = []
+    for group in groups(args):
+        index = Path(group[0])
+        assistant = Assistant(open_index(index))
+        cache = Path("runs") / f"tune-retrievals-{index.resolve().name}.pickle"
+        for spec in group[1:]:
+            questions = load([spec])
+            retrievals = retrievals_for(assistant, questions, cache)
+            summary, set_rows = run(assistant, questions, retrievals)
+            rows += set_rows
+            if "--each" in sys.argv:
+                print(f"{Path(spec).name:28s} " + " ".join(f"{k} {summary.get(k)}" for k in KEYS))
+        if "--grid" in sys.argv:
+            grid(assistant, load(group[1:]), retrievals_for(assistant, load(group[1:]), cache))
+    summary = summarise(rows, {})
+    Path("runs").mkdir(exist_ok=True)
+    Path("runs/tune-last.jsonl").write_text("".join(json.dumps(r, default=str) + "\n" for r in rows))
+    print(f"{'all':28s} " + " ".join(f"{k} {summary.get(k)}" for k in KEYS))
     if "--failures" in sys.argv:
         for r in rows:
             if not r["correct"]:
                 print(f"\n## {r['id']} [{r.get('question_kind', '')}] {r['question']}\n   expect: "
                       f"{r['expected_facts'] or 'abstain'}\n   got: {r['answer'][:600]}")
-    if "--grid" in sys.argv:
-        grid(assistant, questions, retrievals)
 
 
 def grid(assistant: Assistant, questions, retrievals) -> None:

@@ -240,3 +240,29 @@ def test_asked_which_things_a_count_of_them_is_not_an_answer(assistant):
     assert counts_not_names("how many languages", ["It was translated into 9 languages."]) == ""
     answer = assistant.ask("which languages has the iasios application manual been translated into")
     assert not answer.grounded, answer.text
+
+
+def test_a_question_that_tells_a_story_is_not_vetoed_for_its_story_words(assistant):
+    """A coordinator describing the ward's routine before asking: "registrar" and "holding bay" tell the story, the
+    answer is the sentence on same-day consent. The concept check used to answer "not covered" for the missing
+    story words; a short question that names an absent subject still gets the check."""
+    from ioguide.concepts import tells_story
+
+    question = ("our registrar takes consent from most patients on the morning of the procedure in the holding bay "
+                "while the surgeons often do it weeks ahead in clinic - is same-day consent acceptable")
+    assert tells_story(question)
+    answer = assistant.ask(question)
+    assert answer.grounded, (answer.text, answer.notes)
+    assert "on the day of the procedure" in answer.text
+    assert not tells_story("what wattage should the generator be set to for liver microwave ablation")
+
+
+def test_how_many_times_and_how_many_did_are_filled_by_repeat_words_and_shares():
+    """"How many times" is answered by "twice"; "how many needed a drain" by a share of the patients. Both used to
+    abstain with "the closest passages do not give the asked figure"; a sentence with no figure still does."""
+    from ioguide.sentence_rank import slot_filled
+
+    assert slot_filled("how many times is the ice ball grown", ["The probe freezes the lesion twice, thawing between."])
+    assert not slot_filled("how many times is the ice ball grown", ["Freezing takes about an hour."])
+    assert slot_filled("of the pneumothoraces, how many needed a chest tube", ["A tube was placed in 38% of them."])
+    assert not slot_filled("of the pneumothoraces, how many needed a chest tube", ["Chest tubes are sometimes used."])
