@@ -131,7 +131,7 @@ def canonical_text(text: str) -> str:
         text = pattern.sub(repl, text)
     text = re.sub(rf"\b({_WORDS}) and a half\b", lambda m: f"{_WORD_VALUE[m.group(1).lower()]}.5", text, flags=re.I)
     text = re.sub(r"\b(\d+) and a half\b", r"\1.5", text)
-    text = re.sub(r"\b(?:a|one) half\b", "0.5", text, flags=re.I)
+    text = re.sub(r"\b(?:a|one) half\b(?!-)", "0.5", text, flags=re.I)  # "a half-life" is no number
     text = _COMPOUND.sub(lambda m: str(_TENS[m.group(1).lower()] + _WORD_VALUE[m.group(2).lower()]), text)
 
     def word(m: re.Match) -> str:

@@ -31,6 +31,7 @@ from .quantities import (
 )
 from .text import BULLET, STOPWORDS, content_terms, sentence_spans
 from .types import Hit
+from .verify_align import added_qualifiers, reworded_negation, swapped_figures, swapped_terms
 from .verify_quotes import WordVectors, coverage, list_sizes, near_terms, quote_spans
 from .verify_terms import FILLER as _FILLER
 from .verify_terms import abbreviations
@@ -256,6 +257,9 @@ def _negation_agrees(claim: str, claim_terms: set[str], quote: str, near: dict[s
     if by_clause == "dropped":
         return False
     c_scopes = [c | {s for t in c for s in near.get(t, ())} for c in _negation_scopes(claim)]
+    if by_clause == "kept":  # a clause negating in other words covers what the quote part it restates negates
+        c_scopes += [_claim_terms(part) for part in _CLAUSE.split(claim)
+                     if reworded_negation(part) and not _NEGATION.search(part)]
     q_scopes = _negation_scopes(quote)
     claim_terms = claim_terms | {s for t in claim_terms for s in near.get(t, ())}
     for c in c_scopes:
@@ -312,7 +316,8 @@ def _negation_by_clause(claim: str, quote: str, near: dict[str, set[str]]) -> st
             clean |= set().union(*(q_terms for q_terms, *_x in parts if len(c_terms & q_terms) == top))
         else:
             clean = None
-        if _NEGATION.search(c_part):
+        # "used only within trials" keeps the negation of "not used outside trials" in other words
+        if _NEGATION.search(c_part) or restated and reworded_negation(c_part):
             seen = True
             negated_kept = negated_kept and bool(restated)
         elif any(not c_terms & negated and _restates(c_terms, q_terms, 3)
@@ -454,10 +459,14 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
             failures.setdefault(id(claim), f"states {', '.join(swapped)}, where passage {p + 1} gives another")
             continue
         text = _canonical(chunk.text)
-        moved = neighbouring_numbers(body, text) + swapped_directions(body, text)
+        moved = neighbouring_numbers(body, text) + swapped_directions(body, text) + swapped_figures(body, text)
         if moved:
             failures.setdefault(id(claim), f"states {', '.join(moved)}, where passage {p + 1} gives another value "
                                            f"for the same words")
+            continue
+        exchanged = swapped_terms(body, text)
+        if exchanged:
+            failures.setdefault(id(claim), f"swaps {', '.join(exchanged)} between the statements of passage {p + 1}")
             continue
         terms = _claim_terms(body)
         dropped = dropped_negative_words(terms, _NEGATION.search(body) is not None, text)
@@ -466,6 +475,11 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
             continue
         if _drops_negation(body, terms, passage):
             failures.setdefault(id(claim), f"leaves out a negation of passage {p + 1}")
+            continue
+        narrowed = added_qualifiers(terms, body, text)
+        if narrowed:
+            failures.setdefault(id(claim), f"adds {', '.join(repr(w) for w in narrowed)}, which passage {p + 1} does "
+                                           f"not state")
             continue
         p_terms = _terms(passage)
         novel_words = sorted(w for w in _words(body) if _stem(w) not in p_terms)

@@ -1,0 +1,205 @@
+"""Alignment of a claim to the passage sentence it restates: which words each figure of a sentence belongs to.
+
+A sentence that gives two figures for two things ("40% for HLA, 14% for the other loci", "0.15% for RFA and 0.23%
+for MWA", "glass 20–30 μm, resin 20–60 μm") holds both figures, so a claim that swaps them shows every number the
+passage shows. Here each figure (a run of numbers with its unit: "20–30 μm" is one) owns the words of its clause,
+in either direction ("for RFA" after it, "glass microspheres" before it, "women (20%)" before a bracket), and a
+claim's figures must own the words the passage's same figures own: a claim whose two figures each own the other
+figure's words in the passage sentence has swapped them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from .quantities import Quantity, quantity_runs, same_quantity
+from .text import STOPWORDS, sentence_spans
+from .verify_terms import FILLER, stem
+
+SWAP_MIN = 2  # words a claim's figures must own of the other figure's passage words, beyond those of their own
+
+# Where a clause ends: punctuation and the words that join two statements of one sentence.
+_BREAK = re.compile(r"[,;:()]|\b(?:but|while|whereas|although|because|against|versus|vs|compared (?:with|to)|"
+                    r"in comparison (?:with|to))\b", re.I)
+# Inside one clause holding two figures, the word that separates them ("20–60 μm or resin ... 20–30 μm").
+_JOIN = re.compile(r"\b(?:and|or|than|then)\b", re.I)
+_WORD = re.compile(r"[^\W\d_][\w-]*")
+_NOT_OWNED = frozenset("""respectively""".split())
+
+
+def _owned_words(text: str) -> set[str]:
+    return {stem(w.lower()) for w in _WORD.findall(text)
+            if w.lower() not in STOPWORDS and w.lower() not in FILLER and w.lower() not in _NOT_OWNED
+            and len(w) > 1}
+
+
+def figure_words(sentence: str, carry: bool) -> list[tuple[list[Quantity], set[str]]]:
+    """Each figure (run of numbers with its unit) of one canonical sentence with the stems of the words it owns:
+    those of its clause, split at a joining word ("and", "or", "than") or else halfway when the clause holds two
+    figures; a clause without a figure that ends in an opening bracket belongs to the figure in the brackets
+    ("papillary (10–15%)")."""
+    runs = quantity_runs(sentence, carry)
+    if not runs:
+        return []
+    # clause boundaries outside the figures
+    cuts = [0]
+    for m in _BREAK.finditer(sentence):
+        if not any(a <= m.start() < b for a, b, _q in runs):
+            cuts.append(m.start())
+    cuts.append(len(sentence))
+    owned: list[set[str]] = [set() for _r in runs]
+    for lo, hi in zip(cuts, cuts[1:], strict=False):
+        inside = [k for k, (a, _b, _q) in enumerate(runs) if lo <= a < hi]
+        if not inside:
+            nxt = sentence[hi:hi + 1] == "(" and [k for k, (a, _b, _q) in enumerate(runs)
+                                                  if hi < a and not sentence[hi + 1:a].strip()]
+            if nxt:
+                owned[nxt[0]] |= _owned_words(sentence[lo:hi])
+            continue
+        start = lo
+        for j, k in enumerate(inside):
+            if j + 1 < len(inside):
+                gap_lo, gap_hi = runs[k][1], runs[inside[j + 1]][0]
+                join = _JOIN.search(sentence, gap_lo, gap_hi)
+                words = list(_WORD.finditer(sentence, gap_lo, gap_hi))
+                end = join.start() if join else words[(len(words) + 1) // 2].start() if len(words) > 1 else gap_hi
+            else:
+                end = hi
+            owned[k] |= _owned_words(sentence[start:runs[k][0]] + " " + sentence[runs[k][1]:end])
+            start = end
+    return [(q, w) for (_a, _b, q), w in zip(runs, owned, strict=True)]
+
+
+def _matches(claim_q: list[Quantity], passage_q: list[Quantity]) -> bool:
+    return bool(claim_q) and all(any(same_quantity(q, p) for p in passage_q) for q in claim_q)
+
+
+def swapped_figures(claim: str, passage: str) -> list[str]:
+    """The claim's figures that a sentence of the passage gives to each other's words: two claim figures each found
+    in one figure of the same passage sentence, where the claim's words around each are the words the passage gives
+    to the other ("0.23% for RFA and 0.15% for MWA" from "0.15% for RFA and 0.23% for MWA"). Both texts canonical."""
+    c_figs = [(q, w) for a, b in sentence_spans(claim) for q, w in figure_words(claim[a:b], carry=False)]
+    c_figs = [(q, w) for q, w in c_figs if w and any(x.dim is not None or x.raw not in (0.0,) for x in q)]
+    if len(c_figs) < 2:
+        return []
+    out: list[str] = []
+    for a, b in sentence_spans(passage):
+        p_figs = figure_words(passage[a:b], carry=False)
+        for i in range(len(c_figs)):
+            for j in range(i + 1, len(c_figs)):
+                (qi, ci), (qj, cj) = c_figs[i], c_figs[j]
+                pi = [k for k, (q, _w) in enumerate(p_figs) if _matches(qi, q)]
+                pj = [k for k, (q, _w) in enumerate(p_figs) if _matches(qj, q)]
+                if len(pi) != 1 or len(pj) != 1 or pi == pj:
+                    continue
+                wi, wj = p_figs[pi[0]][1], p_figs[pj[0]][1]
+                di, dj = wi - wj, wj - wi
+                agree = len(ci & di) + len(cj & dj)
+                crossed = len(ci & dj) + len(cj & di)
+                if crossed >= agree + SWAP_MIN and len(ci & dj) > len(ci & di) and len(cj & di) > len(cj & dj):
+                    out += [describe_run(qi), describe_run(qj)]
+    return list(dict.fromkeys(out))
+
+
+def describe_run(found: list[Quantity]) -> str:
+    unit = {"share": "%", "length": "", "time": "", "months": ""}.get(found[0].dim or "", "")
+    return "–".join(f"{q.raw:g}" for q in found) + unit
+
+
+# "only" narrows a statement; a passage that states it without narrowing words does not support it. A paraphrase may
+# write "only" for a negation ("should be used only within trials" for "not outside trials", "only once ... has
+# confirmed" for "not unless"), so the restated sentence's negations and narrowing words license it.
+# "only 43.9% review ..." weighs a figure rather than narrowing a statement
+_RESTRICTIVE = re.compile(r"\b(?:only|solely|exclusively|always)\b(?!\s+(?:\d|a\b|an\b|one\b|about\b|some\b|around\b|"
+                          r"approximately\b|few\b|minority\b|small\b))", re.I)
+_LICENSE = {
+    "only": re.compile(r"\b(?:only|solely|exclusively|sole|alone|just|merely|purely|not|no|none|never|cannot|unless|"
+                       r"except|excepting|outside|without|restricted|restrict|restricts|limited|limit|limits|reserved|"
+                       r"confined|n't|nor|neither|until|if|lack|lacks|absent)\b|n't\b", re.I),
+    # "should always be avoided" for "should not be used"
+    "always": re.compile(r"\b(?:always|all|every|each|any|invariably|routinely|universally|whenever|never|must|not|"
+                         r"no|cannot)\b|n't\b", re.I),
+}
+_SAME_AS = {"solely": "only", "exclusively": "only"}
+RESTATE_SHARE = 0.5  # share of the claim's words a passage sentence must hold to be the one the claim restates
+
+
+def added_qualifiers(claim_terms: set[str], claim: str, passage: str) -> list[str]:
+    """The narrowing words ("only", "solely", "exclusively", "always") of the claim that the passage sentence it
+    restates (the one holding most of its words, at least RESTATE_SHARE) neither writes nor licenses with a negation
+    or a narrowing word of its own: "should be performed only in patients with bleeding" from "in any patient with
+    pain, fever, ... bleeding or weight loss". Both texts canonical."""
+    found = [m.group(0).lower() for m in _RESTRICTIVE.finditer(claim)]
+    if not found or not claim_terms:
+        return []
+    scored = [(len(claim_terms & _owned_words(passage[a:b])), passage[a:b]) for a, b in sentence_spans(passage)]
+    top = max((n for n, _s in scored), default=0)
+    if top < RESTATE_SHARE * len(claim_terms):
+        return []
+    restated = [s for n, s in scored if n == top]
+    out = []
+    for word in dict.fromkeys(found):
+        # a claim merging two sentences may take its "only" from the other one
+        if any(len(claim_terms & _owned_words(s)) >= 2 and re.search(rf"\b{word}\b", s, re.I) for _n, s in scored):
+            continue
+        licence = _LICENSE[_SAME_AS.get(word, word)]
+        if not any(licence.search(s) for s in restated):
+            out.append(word)
+    return out
+
+
+# Words that negate in other words: "used only within trials" says "not used outside trials", "lacks DQ8" says "does
+# not carry DQ8", "only once ... has confirmed" says "not unless ... has confirmed".
+_REWORDED_NEGATION = re.compile(r"\b(?:only|solely|exclusively|unless|except|lacks?|lacking|lacked|absent|avoid|avoids|"
+                                r"avoided|free of|instead of)\b", re.I)
+
+
+def reworded_negation(clause: str) -> bool:
+    """The clause negates in other words than "not" (see _REWORDED_NEGATION): it may restate a negated passage part
+    with the same polarity."""
+    return _REWORDED_NEGATION.search(clause) is not None
+
+
+# Where a sentence joins two statements, or the two sides of a comparison ("twice as often as", "than", "versus").
+_SIDES = re.compile(r"[;:]|,\s*(?:and|but|so|while|whereas|which|although|or)\b|\b(?:but|while|whereas|although|"
+                    r"than|versus|vs|against|compared (?:with|to)|in comparison (?:with|to))\b|"
+                    r"(?<=\bas)\s+(?=\w+\s+as\b)|\bas\b(?=\s+(?:the|in|for|among|with)?\s*\w+\s*$)", re.I)
+_SAME_WORD = {"male": "men", "males": "men", "man": "men", "female": "women", "females": "women", "woman": "women"}
+SIDE_MATCH = 0.5  # share of a claim clause's words the passage clause it restates must hold
+
+
+def _side_words(text: str) -> set[str]:
+    return {_SAME_WORD.get(w, w) for w in _owned_words(text)} | {
+        stem(_SAME_WORD[w.lower()]) for w in _WORD.findall(text) if w.lower() in _SAME_WORD}
+
+
+def swapped_terms(claim: str, passage: str) -> list[str]:
+    """Terms the claim exchanges between two clauses (or two sides of a comparison) of one passage sentence: the
+    claim clause that restates a passage clause holds a term of another clause of that sentence instead of a term
+    the passage clause holds, and another claim clause holds that term ("does not rule out RFA ..., whereas MWA
+    needs a check" from "is no contraindication to MWA ..., but RFA needs a check"; "women twice as often as men"
+    from "male patients twice as often as female patients"). Both texts canonical."""
+    c_sides = [_side_words(p) for p in _SIDES.split(claim) if p and p.strip()]
+    if len(c_sides) < 2:
+        return []
+    out: list[str] = []
+    for a, b in sentence_spans(passage):
+        p_sides = [_side_words(p) for p in _SIDES.split(passage[a:b]) if p and p.strip()]
+        if len(p_sides) < 2:
+            continue
+        restates: dict[int, int] = {}  # claim clause -> the passage clause it restates, where one clearly is
+        for i, c in enumerate(c_sides):
+            scored = sorted(((len(c & p), k) for k, p in enumerate(p_sides)), reverse=True)
+            if scored[0][0] >= max(2, SIDE_MATCH * len(c)) and scored[1][0] < scored[0][0]:
+                restates[i] = scored[0][1]
+        for i, k in restates.items():
+            for j, k2 in restates.items():
+                if j <= i or k2 == k:
+                    continue
+                ci, cj, pk, pk2 = c_sides[i], c_sides[j], p_sides[k], p_sides[k2]
+                # a term of the other passage clause in this claim clause, and the other way round
+                there = (ci & pk2) - pk - cj
+                back = (cj & pk) - pk2 - ci
+                if there and back:
+                    out += sorted(there | back)
+    return list(dict.fromkeys(out))

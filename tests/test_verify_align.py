@@ -1,0 +1,83 @@
+"""Figures and narrowing words bound to the words they belong to: a claim that swaps two figures of one passage
+sentence ("0.15% for RFA and 0.23% for MWA" written the other way round) shows every number the passage shows and is
+still removed; a claim that adds "only" to a statement the passage does not narrow is removed, while "only" written
+for a negation ("used only within trials" for "not outside trials") or weighing a figure ("only 40%") is kept."""
+
+from __future__ import annotations
+
+import pytest
+
+from ioguide.verify_align import added_qualifiers, figure_words, swapped_figures
+from ioguide.verify_terms import canonical, claim_terms
+from tests.conftest import bench_verify, verify_row
+
+# Our own wording (facts as they are commonly reported; no sentence of a source).
+PASSAGE = (
+    "A pooled review of 30 series reported a mortality of 0.15% after radiofrequency ablation and 0.3% after "
+    "microwave ablation. "
+    "Glass microspheres measure 20–30 μm across, while resin microspheres measure 20–60 μm. "
+    "Lactose intolerance was found in 8% of the coeliac patients, against 3% of the controls. "
+    "Capsule endoscopy should be offered to any patient with anaemia, weight loss, abdominal pain or bleeding. "
+    "New drugs should not be used outside clinical trials. "
+    "Only 40% of the patients surveyed could name the procedure.")
+
+
+def row(answer_id: str, answer: str) -> dict:
+    return verify_row(answer_id, answer, PASSAGE, "Alignment fixture")
+
+
+def _swapped(claim: str) -> list[str]:
+    return swapped_figures(canonical(claim), canonical(PASSAGE))
+
+
+@pytest.mark.parametrize("claim", [
+    "The review reported a mortality of 0.3% after radiofrequency ablation and 0.15% after microwave ablation.",
+    "Resin microspheres measure 20 to 30 micrometres and glass microspheres 20 to 60 micrometres.",
+    "Lactose intolerance was found in 3% of the coeliac patients, against 8% of the controls.",
+])
+def test_two_figures_of_one_sentence_given_to_each_others_words_are_swapped(claim):
+    assert _swapped(claim)
+
+
+@pytest.mark.parametrize("claim", [
+    "The review reported a mortality of 0.15% after radiofrequency ablation and 0.3% after microwave ablation.",
+    "After microwave ablation mortality was 0.3%, after radiofrequency ablation 0.15%.",
+    "Resin microspheres are 20 to 60 micrometres across and glass microspheres 20 to 30 micrometres.",
+    "Among controls 3% had lactose intolerance, against 8% of coeliac patients.",
+])
+def test_figures_kept_with_their_own_words_in_any_order_are_not_swapped(claim):
+    assert not _swapped(claim)
+
+
+def test_a_figure_owns_the_words_of_its_clause_before_or_after_it_and_a_label_before_its_bracket():
+    owned = figure_words(canonical("Clear cell (80–90%), papillary (10–15%) and chromophobe (4–5%)."), carry=False)
+    assert [sorted(words) for _q, words in owned] == [["cell", "clear"], ["papillari"], ["chromophob"]]
+    owned = figure_words(canonical("mortality was 0.15% for RFA and 0.3% for MWA"), carry=False)
+    assert [sorted(words) for _q, words in owned] == [["mortal", "rfa"], ["mwa"]]
+
+
+@pytest.mark.parametrize(("claim", "added"), [
+    ("Capsule endoscopy should be offered only to patients with bleeding.", ["only"]),
+    ("Glass microspheres always measure 20 to 30 micrometres across.", ["always"]),
+    ("New drugs should always be avoided outside clinical trials.", []),  # "always avoided" for "not used"
+    ("New drugs should be used only within clinical trials.", []),  # "only" for "not outside"
+    ("Only 40% of the patients surveyed could name the procedure.", []),  # the passage's own "only"
+    ("Just 40% of surveyed patients could name the procedure, only a minority.", []),  # weighs a figure
+])
+def test_only_and_always_need_a_narrowing_or_negating_word_in_the_restated_sentence(claim, added):
+    c = canonical(claim)
+    assert added_qualifiers(claim_terms(c), c, canonical(PASSAGE)) == added
+
+
+def test_bench_removes_swapped_figures_and_an_added_only_and_keeps_their_true_paraphrases(tmp_path):
+    rows = [
+        row("t-figures", "A pooled review of 30 series found a mortality of 0.15% after radiofrequency ablation and "
+                         "0.3% after microwave ablation [1]."),
+        row("t-only-for-not", "New drugs should be used only within clinical trials [1]."),
+        row("f-figures", "A pooled review of 30 series found a mortality of 0.3% after radiofrequency ablation and "
+                         "0.15% after microwave ablation [1]."),
+        row("f-sizes", "Glass microspheres measure 20–60 μm across, while resin microspheres measure 20–30 μm [1]."),
+        row("f-only", "Capsule endoscopy should be offered only to patients with bleeding [1]."),
+    ]
+    by_id = bench_verify(tmp_path, rows)
+    assert {i: r["removed"] for i, r in by_id.items() if r["kept"] != i.startswith("t-")} == {}
