@@ -31,7 +31,7 @@ from .quantities import (
 )
 from .text import BULLET, STOPWORDS, content_terms, sentence_spans
 from .types import Hit
-from .verify_align import added_qualifiers, reworded_negation, swapped_figures, swapped_terms
+from .verify_align import added_qualifiers, reworded_negation, swapped_figures, swapped_sides, swapped_terms
 from .verify_quotes import WordVectors, coverage, list_sizes, near_terms, quote_spans
 from .verify_terms import FILLER as _FILLER
 from .verify_terms import abbreviations
@@ -464,7 +464,7 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
             failures.setdefault(id(claim), f"states {', '.join(moved)}, where passage {p + 1} gives another value "
                                            f"for the same words")
             continue
-        exchanged = swapped_terms(body, text)
+        exchanged = list(dict.fromkeys(swapped_terms(body, text) + swapped_sides(body, text)))
         if exchanged:
             failures.setdefault(id(claim), f"swaps {', '.join(exchanged)} between the statements of passage {p + 1}")
             continue

@@ -203,3 +203,46 @@ def swapped_terms(claim: str, passage: str) -> list[str]:
                 if there and back:
                     out += sorted(there | back)
     return list(dict.fromkeys(out))
+
+
+_COMPARISON = re.compile(r"\b(?:than|versus|vs|compared (?:with|to))\b|(?<=\bas)\s+(?=\w+\s+as\b)", re.I)
+_COMPARATIVE = re.compile(r"\b(?:more|less|fewer|higher|lower|greater|smaller|larger|bigger|longer|shorter|older|"
+                          r"younger|better|worse|twice|half|thrice|times|often|frequent|frequently|common|commonly|"
+                          r"likely|rare|rarely)\b", re.I)
+
+
+_DOWN = frozenset("less fewer lower smaller shorter younger worse half rare rarely".split())
+
+
+def _direction(text: str) -> bool | None:
+    """Whether the first comparative word of text says more (True) or less (False); None without one."""
+    found = _COMPARATIVE.search(text)
+    return None if found is None else found.group(0).lower() not in _DOWN
+
+
+def swapped_sides(claim: str, passage: str) -> list[str]:
+    """Terms the claim moves to the other side of the same comparison: "affects women twice as often as men" from
+    "men are affected twice as often as women", "more frequent with smaller beads than with larger ones" from "more
+    frequent with larger beads than with smaller beads". Only where the claim sentence and the passage sentence
+    make a comparison in the same direction (by its first comparative word) and share at least half the claim's
+    words. Both canonical."""
+    out: list[str] = []
+    for a, b in sentence_spans(claim):
+        c_text = claim[a:b]
+        c_parts = _COMPARISON.split(c_text, maxsplit=1)
+        if len(c_parts) != 2:
+            continue
+        c_words = _side_words(c_text)
+        c_cmp = _direction(c_text)
+        c0, c1 = (_side_words(p) for p in c_parts)
+        for x, y in sentence_spans(passage):
+            p_text = passage[x:y]
+            p_parts = _COMPARISON.split(p_text, maxsplit=1)
+            if len(p_parts) != 2 or c_cmp is None or _direction(p_text) != c_cmp \
+                    or len(c_words & _side_words(p_text)) < SIDE_MATCH * len(c_words):
+                continue
+            p0, p1 = (_side_words(p) for p in p_parts)
+            there, back = (c0 & p1) - p0 - c1, (c1 & p0) - p1 - c0
+            if there and back:
+                out += sorted(there | back)
+    return list(dict.fromkeys(out))
