@@ -162,7 +162,8 @@ def reworded_negation(clause: str) -> bool:
 
 # Where a sentence joins two statements, or the two sides of a comparison ("twice as often as", "than", "versus").
 _SIDES = re.compile(r"[;:]|,\s*(?:and|but|so|while|whereas|which|although|or)\b|\b(?:but|while|whereas|although|"
-                    r"than|versus|vs|against|compared (?:with|to)|in comparison (?:with|to))\b|"
+                    r"than(?!\s+(?:an?\s+|about\s+)?\d)|versus|vs|against|compared (?:with|to)|"
+                    r"in comparison (?:with|to))\b|"
                     r"(?<=\bas)\s+(?=\w+\s+as\b)|\bas\b(?=\s+(?:the|in|for|among|with)?\s*\w+\s*$)", re.I)
 _SAME_WORD = {"male": "men", "males": "men", "man": "men", "female": "women", "females": "women", "woman": "women"}
 SIDE_MATCH = 0.5  # share of a claim clause's words the passage clause it restates must hold
@@ -192,6 +193,11 @@ def swapped_terms(claim: str, passage: str) -> list[str]:
             scored = sorted(((len(c & p), k) for k, p in enumerate(p_sides)), reverse=True)
             if scored[0][0] >= max(2, SIDE_MATCH * len(c)) and scored[1][0] < scored[0][0]:
                 restates[i] = scored[0][1]
+        if len(c_sides) == len(p_sides) == 2 and len(restates) == 1:
+            # two clauses each: the other claim clause restates the other passage clause, if it shares two words
+            (i, k), = restates.items()
+            if len(c_sides[1 - i] & p_sides[1 - k]) >= 2:
+                restates[1 - i] = 1 - k
         for i, k in restates.items():
             for j, k2 in restates.items():
                 if j <= i or k2 == k:
@@ -205,7 +211,21 @@ def swapped_terms(claim: str, passage: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-_COMPARISON = re.compile(r"\b(?:than|versus|vs|compared (?:with|to))\b|(?<=\bas)\s+(?=\w+\s+as\b)", re.I)
+# "more than 10 times" bounds a number: no comparison of two things
+_COMPARISON = re.compile(r"\b(?:than(?!\s+(?:an?\s+|about\s+)?\d)|versus|vs|compared (?:with|to))\b|"
+                         r"\bas\s+(?:[\w-]+\s+){1,4}?(as)\b", re.I)
+
+
+def _comparison_sides(text: str) -> list[str]:
+    """The two sides of the first comparison of a sentence, split at "than", "versus", "compared with" or the second
+    "as" of "as often ... as"; [text] without one."""
+    m = _COMPARISON.search(text)
+    if m is None:
+        return [text]
+    cut = m.start(1) if m.group(1) else m.start()
+    return [text[:cut], text[cut:]]
+
+
 _COMPARATIVE = re.compile(r"\b(?:more|less|fewer|higher|lower|greater|smaller|larger|bigger|longer|shorter|older|"
                           r"younger|better|worse|twice|half|thrice|times|often|frequent|frequently|common|commonly|"
                           r"likely|rare|rarely)\b", re.I)
@@ -229,7 +249,7 @@ def swapped_sides(claim: str, passage: str) -> list[str]:
     out: list[str] = []
     for a, b in sentence_spans(claim):
         c_text = claim[a:b]
-        c_parts = _COMPARISON.split(c_text, maxsplit=1)
+        c_parts = _comparison_sides(c_text)
         if len(c_parts) != 2:
             continue
         c_words = _side_words(c_text)
@@ -237,7 +257,7 @@ def swapped_sides(claim: str, passage: str) -> list[str]:
         c0, c1 = (_side_words(p) for p in c_parts)
         for x, y in sentence_spans(passage):
             p_text = passage[x:y]
-            p_parts = _COMPARISON.split(p_text, maxsplit=1)
+            p_parts = _comparison_sides(p_text)
             if len(p_parts) != 2 or c_cmp is None or _direction(p_text) != c_cmp \
                     or len(c_words & _side_words(p_text)) < SIDE_MATCH * len(c_words):
                 continue

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ioguide.verify_align import added_qualifiers, figure_words, swapped_figures
+from ioguide.verify_align import added_qualifiers, figure_words, swapped_figures, swapped_sides, swapped_terms
 from ioguide.verify_terms import canonical, claim_terms
 from tests.conftest import bench_verify, verify_row
 
@@ -19,7 +19,11 @@ PASSAGE = (
     "Lactose intolerance was found in 8% of the coeliac patients, against 3% of the controls. "
     "Capsule endoscopy should be offered to any patient with anaemia, weight loss, abdominal pain or bleeding. "
     "New drugs should not be used outside clinical trials. "
-    "Only 40% of the patients surveyed could name the procedure.")
+    "Only 40% of the patients surveyed could name the procedure. "
+    "A pacemaker is no contraindication to microwave ablation, but radiofrequency ablation needs the device checked "
+    "by cardiology before and after the procedure. "
+    "Skin blistering is seen twice as often in men as in women. "
+    "Most patients without the disease do not carry the DQ8 gene.")
 
 
 def row(answer_id: str, answer: str) -> dict:
@@ -56,6 +60,22 @@ def test_a_figure_owns_the_words_of_its_clause_before_or_after_it_and_a_label_be
     assert [sorted(words) for _q, words in owned] == [["mortal", "rfa"], ["mwa"]]
 
 
+@pytest.mark.parametrize(("claim", "swapped"), [
+    ("A pacemaker does not rule out radiofrequency ablation, whereas microwave ablation needs the device checked by "
+     "cardiology before and after the procedure.", True),
+    ("A pacemaker does not rule out microwave ablation, whereas radiofrequency ablation needs the device checked by "
+     "cardiology before and after the procedure.", False),
+    ("Radiofrequency ablation needs a cardiology check of the device before and after the procedure, but a pacemaker "
+     "is no contraindication to microwave ablation.", False),
+    ("Skin blistering is seen twice as often in women as in men.", True),
+    ("Skin blistering is seen twice as often in men as in women.", False),
+    ("Skin blistering is seen half as often in women as in men.", False),  # the comparison turned round with it
+])
+def test_terms_exchanged_between_two_clauses_or_two_sides_of_a_comparison(claim, swapped):
+    c, p = canonical(claim), canonical(PASSAGE)
+    assert bool(swapped_terms(c, p) or swapped_sides(c, p)) == swapped
+
+
 @pytest.mark.parametrize(("claim", "added"), [
     ("Capsule endoscopy should be offered only to patients with bleeding.", ["only"]),
     ("Glass microspheres always measure 20 to 30 micrometres across.", ["always"]),
@@ -74,6 +94,11 @@ def test_bench_removes_swapped_figures_and_an_added_only_and_keeps_their_true_pa
         row("t-figures", "A pooled review of 30 series found a mortality of 0.15% after radiofrequency ablation and "
                          "0.3% after microwave ablation [1]."),
         row("t-only-for-not", "New drugs should be used only within clinical trials [1]."),
+        row("t-lack", "Most patients without the disease lack the DQ8 gene [1]."),
+        row("f-lack", "Most patients without the disease carry the DQ8 gene [1]."),
+        row("f-technique", "A pacemaker does not rule out radiofrequency ablation, whereas microwave ablation needs "
+                           "the device checked by cardiology before and after the procedure [1]."),
+        row("f-sides", "Skin blistering is seen twice as often in women as in men [1]."),
         row("f-figures", "A pooled review of 30 series found a mortality of 0.3% after radiofrequency ablation and "
                          "0.15% after microwave ablation [1]."),
         row("f-sizes", "Glass microspheres measure 20–60 μm across, while resin microspheres measure 20–30 μm [1]."),
