@@ -66,8 +66,10 @@ _ENDS_WITH_MARKER = re.compile(r"\[\d{1,3}\]\W*$")
 _LEAD_IN = re.compile(r"^\s*(?:answer|response)\s*:\s*", re.I)
 # "no"/"not" before a comparative ("no thicker than 3 mm", "not more than") states a bound, judged with the
 # numbers (quantities.comparators), not a negation; "rather than" negates what follows it.
-_NEGATION = re.compile(r"\b(not|no|never|none|cannot|without|neither|nor|rather than)\b(?!\s+\w+er\s+than\b|"
-                       r"\s+(?:more|less|fewer)\s+than\b)|(n't)\b", re.I)
+# "not only A but also B", "with or without", "whether or not" negate nothing.
+_NEGATION = re.compile(r"(?<!\bwith or )(?<!\bwhether or )"
+                       r"\b(not|no|never|none|cannot|without|neither|nor|rather than)\b"
+                       r"(?!\s+\w+er\s+than\b|\s+(?:more|less|fewer)\s+than\b|\s+only\b)|(n't)\b", re.I)
 _STRONG_NEGATION = {"not", "n't", "cannot", "never"}
 # Passage text that speaks to an AI rather than about medicine: never accepted as support, whatever it says.
 _INSTRUCTION = re.compile(
@@ -82,7 +84,7 @@ _LABEL_KIND = {"classes": "class", "categories": "category"}
 # carry an unsupported one.
 _CLAUSE = re.compile(r"[;:]|,\s*(?:and|but|so|while|whereas|which|although|because|as|or|with)\b|"
                      r"\b(?:while|whereas|although|because)\b")
-_NEGATION_PART = re.compile(r"[;:()]|,\s*(?:and|but|so|while|whereas|which)\b|"
+_NEGATION_PART = re.compile(r"[;:()—]|,\s*(?:and|but|so|while|whereas|which|with|though)\b|"
                             r"\b(?:but|while|whereas|although|because)\b")
 _LABEL_WORDS = frozenset("grade grades class classes stage stages child pugh asa standard standards type types "
                          "level levels tier tiers category categories bclc".split())
@@ -226,10 +228,10 @@ def _drops_negation(claim: str, claim_terms: set[str], passage: str) -> bool:
     return False
 
 
-def _negation_scopes(text: str) -> list[set[str]]:
+def _negation_scopes(text: str, before: bool = False) -> list[set[str]]:
     """For each negation of text, the stems of the (up to two) content words after it in its clause, and of those
     after an "or" that continues it ("not clinical guidelines or systematic reviews"); a negated number ("is not 48
-    hours") has that number as its scope."""
+    hours") has that number as its scope; with before, also the (up to two) content words before it in its clause."""
     out = []
     for m in _NEGATION.finditer(text):
         parts = re.split(r"([.;:,()]|\b(?:and|or|but|while|whereas|although)\b)", text[m.end():], maxsplit=2)
@@ -240,6 +242,10 @@ def _negation_scopes(text: str) -> list[set[str]]:
         words = _scope_words(parts[0])
         if len(parts) > 2 and parts[1] == "or":
             words += _scope_words(parts[2])
+        if before:  # "further TACE should not be performed" negates "further TACE" as "no further TACE" does
+            clause = re.split(r"[.;:,()]|\b(?:and|or|but|while|whereas|although|because|that|which)\b",
+                              text[:m.start()])
+            words += _scope_words(" ".join(clause[-1].split()[::-1]))
         out.append({_stem(t) for t in words})
     return out
 
@@ -257,13 +263,16 @@ def _negation_agrees(claim: str, claim_terms: set[str], quote: str, near: dict[s
     if by_clause == "dropped":
         return False
     c_scopes = [c | {s for t in c for s in near.get(t, ())} for c in _negation_scopes(claim)]
+    # what a claim negation may match: the words after it or the (up to two) before it in its clause, both sides
+    c_either = [c | {s for t in c for s in near.get(t, ())} for c in _negation_scopes(claim, before=True)]
     if by_clause == "kept":  # a clause negating in other words covers what the quote part it restates negates
         c_scopes += [_claim_terms(part) for part in _CLAUSE.split(claim)
                      if reworded_negation(part) and not _NEGATION.search(part)]
     q_scopes = _negation_scopes(quote)
+    q_either = _negation_scopes(quote, before=True)
     claim_terms = claim_terms | {s for t in claim_terms for s in near.get(t, ())}
-    for c in c_scopes:
-        if by_clause != "kept" and not any(c & q or not c for q in q_scopes):
+    for c in c_either:
+        if by_clause != "kept" and not any(c & q or not c for q in q_either):
             return False
     # a quote negation's scope words that the un-negated quote parts the claim restates also hold are not what the
     # claim repeats of the negation
