@@ -31,7 +31,14 @@ from .quantities import (
 )
 from .text import BULLET, STOPWORDS, content_terms, sentence_spans
 from .types import Hit
-from .verify_align import added_qualifiers, reworded_negation, swapped_figures, swapped_sides, swapped_terms
+from .verify_align import (
+    added_qualifiers,
+    listed_counts,
+    reworded_negation,
+    swapped_figures,
+    swapped_sides,
+    swapped_terms,
+)
 from .verify_quotes import WordVectors, coverage, list_sizes, near_terms, quote_spans
 from .verify_terms import FILLER as _FILLER
 from .verify_terms import abbreviations
@@ -452,7 +459,7 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         body = bodies[id(claim)]
         header = _canonical(" ".join((chunk.title, chunk.section, chunk.edition)))
         passage = header + "\n" + _canonical(chunk.text)
-        counts = frozenset(list_counts(body) & list_sizes(chunk.text))
+        counts = frozenset(list_counts(body) & list_sizes(chunk.text) | listed_counts(body, _terms(passage)))
         claim_q = [q for q in quantities(body, carry=False) if q.dim is not None or q.raw not in counts]
         missing = missing_quantities(claim_q, quantities(passage))
         if missing:

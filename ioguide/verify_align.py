@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-from .quantities import Quantity, quantity_runs, same_quantity
+from .quantities import Quantity, counted_items, quantity_runs, same_quantity
 from .text import STOPWORDS, sentence_spans
 from .verify_terms import FILLER, stem
 
@@ -266,3 +266,41 @@ def swapped_sides(claim: str, passage: str) -> list[str]:
             if there and back:
                 out += sorted(there | back)
     return list(dict.fromkeys(out))
+
+
+_APPOSITION = re.compile(r"(?:such as|for example|for instance|e\.g\.|especially|particularly|including|mainly|"
+                         r"where possible|if possible|if needed|when needed)\b", re.I)
+
+
+def _items(items: str) -> list[str]:
+    """The items of a list written in prose, one way only: at ";" when it has them, else at commas, the last part
+    split at its last "and"/"or" ("a, b, c and d"; "a, b, and c")."""
+    parts: list[str] = []
+    for part in (p.strip() for p in re.split(";" if ";" in items else ",", items) if p.strip()):
+        if parts and re.search(r"\s(?:and|or)$", parts[-1]):
+            parts[-1] += " " + part  # "relieving pain and, where possible, restoring height"
+        elif not _APPOSITION.match(part):  # "such as a department", "especially from colorectal cancer"
+            parts.append(part)
+    if not parts:
+        return []
+    last = re.match(r"(?:and|or)\s+(.*)$", parts[-1], re.I)
+    if last:
+        parts[-1] = last.group(1)
+    elif len(parts) > 1 or ";" not in items:
+        pair = re.match(r"(.*\S)\s+(?:and|or)\s+(\S.*)$", parts[-1])
+        if pair:
+            parts[-1:] = [pair.group(1), pair.group(2)]
+    return parts
+
+
+def listed_counts(claim: str, passage_terms: set[str]) -> set[float]:
+    """The claim's counts of the items it lists itself ("six features call for imaging: pain, fever, ... and weight
+    loss") where every item has a word of the passage: the count follows from the list, which the passage holds in
+    prose (a bulleted list is counted by verify_quotes.list_sizes). The list is split one way only (_items), so a
+    changed count ("four aims: a, b, and c or d") no longer counts its items."""
+    out = set()
+    for n, text in counted_items(claim).items():
+        items = _items(text)
+        if len(items) == n and all(_owned_words(item) & passage_terms for item in items):
+            out.add(n)
+    return out
