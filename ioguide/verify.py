@@ -83,8 +83,8 @@ _INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|guidelines above)\b|"
     r"\bsystem prompt\b|\byou are (?:now )?(?:an? )?(?:ai|assistant|chatbot|language model)\b|"
     r"\b(?:tell|inform) the (?:reader|user)\b", re.I)
-_LABEL = re.compile(r"\b(grades?|class(?:es)?|stages?|child-pugh|asa|standards?|types?|levels?|tiers?|"
-                    r"categor(?:y|ies)|bclc)\s+((?:\d{1,2}[a-c]?|[a-d])\b(?:\s*(?:–|-|to|and|or|,)\s*"
+_LABEL = re.compile(r"\b(grades?|class(?:es)?|stages?|child-pugh|asa(?:\s+physical)?(?:\s+status)?|standards?|"
+                    r"types?|levels?|tiers?|categor(?:y|ies)|bclc)\s+((?:\d{1,2}[a-c]?|[a-d])\b(?:\s*(?:–|-|to|and|or|,)\s*"
                     r"(?:\d{1,2}[a-c]?|[a-d])\b)*)", re.I)
 _LABEL_KIND = {"classes": "class", "categories": "category"}
 # Where a sentence joins two statements: each must be supported by the quote on its own, so a true clause cannot
@@ -102,7 +102,7 @@ def _labels(text: str, expand: bool = True) -> set[str]:
     members, so a claim's "grade 2" is found in "grades 1 to 3" but its "grades 3 to 6" is not."""
     out: set[str] = set()
     for m in _LABEL.finditer(text):
-        kind = m.group(1).lower()
+        kind = "asa" if m.group(1).lower().startswith("asa") else m.group(1).lower()  # "ASA physical status 2"
         kind = _LABEL_KIND.get(kind, kind[:-1] if kind.endswith("s") and kind != "class" else kind)
         ranges = re.findall(r"\b(\d{1,2}|[a-d])\s*(?:to|–|-)\s*(\d{1,2}|[a-d])\b", m.group(2).lower())
         bounds = {x for r in ranges for x in r}
