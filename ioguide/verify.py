@@ -274,7 +274,7 @@ def _negation_agrees(claim: str, claim_terms: set[str], quote: str, near: dict[s
     c_either = [c | {s for t in c for s in near.get(t, ())} for c in _negation_scopes(claim, before=True)]
     if by_clause == "kept":  # a clause negating in other words covers what the quote part it restates negates
         c_scopes += [_claim_terms(part) for part in _CLAUSE.split(claim)
-                     if reworded_negation(part) and not _NEGATION.search(part)]
+                     if reworded_negation(part)]
     q_scopes = _negation_scopes(quote)
     q_either = _negation_scopes(quote, before=True)
     claim_terms = claim_terms | {s for t in claim_terms for s in near.get(t, ())}
@@ -284,8 +284,9 @@ def _negation_agrees(claim: str, claim_terms: set[str], quote: str, near: dict[s
     # a quote negation's scope words that the un-negated quote parts the claim restates also hold are not what the
     # claim repeats of the negation
     restated = by_clause if isinstance(by_clause, set) else set()
-    for q in q_scopes:
-        if q and (q - restated) & claim_terms and not any(c & q for c in c_scopes):
+    for q, q_wide in zip(q_scopes, q_either, strict=True):
+        if q and (q - restated) & claim_terms and not any(c & q for c in c_scopes) \
+                and not any(c & q_wide for c in c_either):
             return False
     return True
 

@@ -106,3 +106,39 @@ def test_bench_removes_swapped_figures_and_an_added_only_and_keeps_their_true_pa
     ]
     by_id = bench_verify(tmp_path, rows)
     assert {i: r["removed"] for i, r in by_id.items() if r["kept"] != i.startswith("t-")} == {}
+
+
+# Our own wording, dense the way guideline prose is: several negations in one sentence, lists written in prose.
+DENSE = (
+    "After two embolisation sessions without an objective response, further embolisation should not be performed "
+    "and the case should go back to the tumour board. "
+    "The term gluten covers not only wheat proteins but also the proteins of barley and rye. "
+    "Specific serology with or without a total IgA level is the preferred strategy for detection. "
+    "Small bowel imaging is advised in patients with pain, fever, obstruction, anaemia, bleeding or weight loss. "
+    "No aspiration deaths were reported in adults of ASA physical status 1 or 2.")
+
+
+def dense_row(answer_id: str, answer: str) -> dict:
+    return verify_row(answer_id, answer, DENSE, "Dense fixture")
+
+
+DENSE_ROWS = [
+    dense_row("t-no-further", "If two sessions bring no objective response, no further embolisation should be "
+                              "performed and the case should return to the tumour board [1]."),
+    dense_row("t-not-only", "The term gluten covers the proteins of wheat, barley and rye [1]."),
+    dense_row("t-with-or-without", "The preferred strategy for detection is specific serology, with or without a "
+                                   "total IgA level [1]."),
+    dense_row("t-six", "Six features call for small bowel imaging: pain, fever, obstruction, anaemia, bleeding and "
+                       "weight loss [1]."),
+    dense_row("t-asa", "No aspiration deaths were reported in adults of ASA 1 or 2 [1]."),
+    dense_row("f-further", "If two sessions bring no objective response, further embolisation should be performed "
+                           "[1]."),
+    dense_row("f-seven", "Seven features call for small bowel imaging: pain, fever, obstruction, anaemia, bleeding "
+                         "and weight loss [1]."),
+    dense_row("f-asa", "No aspiration deaths were reported in adults of ASA 3 or 4 [1]."),
+]
+
+
+def test_bench_keeps_reworded_negations_prose_list_counts_and_asa_status_and_removes_their_corruptions(tmp_path):
+    by_id = bench_verify(tmp_path, DENSE_ROWS)
+    assert {i: r["removed"] for i, r in by_id.items() if r["kept"] != i.startswith("t-")} == {}
