@@ -142,3 +142,15 @@ DENSE_ROWS = [
 def test_bench_keeps_reworded_negations_prose_list_counts_and_asa_status_and_removes_their_corruptions(tmp_path):
     by_id = bench_verify(tmp_path, DENSE_ROWS)
     assert {i: r["removed"] for i, r in by_id.items() if r["kept"] != i.startswith("t-")} == {}
+
+
+def test_a_half_life_is_no_number_and_a_prose_list_is_counted_one_way_only():
+    from ioguide.quantities import canonical_text
+    from ioguide.verify_align import listed_counts
+
+    assert canonical_text("yttrium-90 has a half-life of 64 hours") == "yttrium-90 has a half-life of 64 hours"
+    passage = claim_terms(canonical("Aims are consolidating the fracture, relieving pain and restoring height."))
+    assert listed_counts(canonical("Three aims: consolidating the fracture, relieving pain and, where possible, "
+                                   "restoring height."), passage) == {3.0}
+    assert listed_counts(canonical("Four aims: consolidating the fracture, relieving pain and, where possible, "
+                                   "restoring height."), passage) == set()
