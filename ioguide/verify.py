@@ -34,6 +34,7 @@ from .types import Hit
 from .verify_align import (
     added_qualifiers,
     listed_counts,
+    negative_prefix,
     reworded_negation,
     swapped_figures,
     swapped_sides,
@@ -226,11 +227,15 @@ def _numbers_bound(claim: str, quote: str, exempt: frozenset[float] = frozenset(
 def _drops_negation(claim: str, claim_terms: set[str], passage: str) -> bool:
     """The passage negates something ("does not impair renal function") that the claim states without a negation
     ("does impair renal function"): a strong negation whose two scope words both appear in the claim, with no
-    claim negation on them."""
+    claim negation on them, nor a claim clause holding them that negates at all ("did not find higher overall
+    mortality in patients whose biopsy still showed" for "did not show that overall mortality was increased";
+    "some kits are unreliable" for "not all kits are reliable")."""
     c_scopes = _negation_scopes(claim)
+    negating = [_claim_terms(part) for part in _NEGATION_PART.split(claim)
+                if _NEGATION.search(part) or reworded_negation(part) or negative_prefix(part)]
     for m, scope in zip(_NEGATION.finditer(passage), _negation_scopes(passage), strict=True):
         if (m.group(1) or m.group(2)).lower() in _STRONG_NEGATION and len(scope) == 2 and scope <= claim_terms \
-                and not any(c & scope for c in c_scopes):
+                and not any(c & scope for c in c_scopes) and not any(scope <= part for part in negating):
             return True
     return False
 

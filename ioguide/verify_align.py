@@ -154,10 +154,21 @@ _REWORDED_NEGATION = re.compile(r"\b(?:only|solely|exclusively|unless|except|lac
                                 r"avoided|free of|instead of)\b", re.I)
 
 
+# "unreliable", "unsuitable", "inappropriate", "insufficient": a negation inside the word
+_NEGATIVE_PREFIX = re.compile(r"\b(?:un(?!der|til|it|iform|ion|ique|iversal|ilateral|ivariate|less)[a-z]{4,}|"
+                              r"in(?:appropriate|sufficient|adequate|effective|correct|complete|eligible|operable|"
+                              r"accurate|consistent|conclusive))\b", re.I)
+
+
+def negative_prefix(clause: str) -> bool:
+    """The clause holds a word negated by its prefix ("unreliable", "insufficient")."""
+    return _NEGATIVE_PREFIX.search(clause) is not None
+
+
 def reworded_negation(clause: str) -> bool:
     """The clause negates in other words than "not" (see _REWORDED_NEGATION): it may restate a negated passage part
-    with the same polarity."""
-    return _REWORDED_NEGATION.search(clause) is not None
+    with the same polarity ("some kits are unreliable" for "not all kits are reliable")."""
+    return _REWORDED_NEGATION.search(clause) is not None or negative_prefix(clause)
 
 
 # Where a sentence joins two statements, or the two sides of a comparison ("twice as often as", "than", "versus").

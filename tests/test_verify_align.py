@@ -115,7 +115,8 @@ DENSE = (
     "The term gluten covers not only wheat proteins but also the proteins of barley and rye. "
     "Specific serology with or without a total IgA level is the preferred strategy for detection. "
     "Small bowel imaging is advised in patients with pain, fever, obstruction, anaemia, bleeding or weight loss. "
-    "No aspiration deaths were reported in adults of ASA physical status 1 or 2.")
+    "No aspiration deaths were reported in adults of ASA physical status 1 or 2. "
+    "Not all commercial antibody kits are reliable, and the rule should therefore not be used in every centre.")
 
 
 def dense_row(answer_id: str, answer: str) -> dict:
@@ -131,6 +132,9 @@ DENSE_ROWS = [
     dense_row("t-six", "Six features call for small bowel imaging: pain, fever, obstruction, anaemia, bleeding and "
                        "weight loss [1]."),
     dense_row("t-asa", "No aspiration deaths were reported in adults of ASA 1 or 2 [1]."),
+    dense_row("t-unreliable", "Some commercial antibody kits are unreliable, so the rule should not be used in "
+                              "every centre [1]."),
+    dense_row("f-reliable", "All commercial antibody kits are reliable [1]."),
     dense_row("f-further", "If two sessions bring no objective response, further embolisation should be performed "
                            "[1]."),
     dense_row("f-seven", "Seven features call for small bowel imaging: pain, fever, obstruction, anaemia, bleeding "
