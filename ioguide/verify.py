@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .quantities import (
-    UNITS,
     conflicting_ranges,
     describe,
     list_counts,
@@ -40,6 +39,9 @@ from .verify_align import (
     swapped_sides,
     swapped_terms,
 )
+from .verify_negation import NEGATION as _NEGATION
+from .verify_negation import STRONG_NEGATION as _STRONG_NEGATION
+from .verify_negation import negation_before, negation_scopes, scopes_meet
 from .verify_quotes import WordVectors, coverage, list_sizes, near_terms, quote_spans
 from .verify_terms import FILLER as _FILLER
 from .verify_terms import abbreviations
@@ -72,13 +74,6 @@ _MARKER = re.compile(r"\[(\d{1,3})\]")
 _MARKERS_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d{1,3}\])+)")
 _ENDS_WITH_MARKER = re.compile(r"\[\d{1,3}\]\W*$")
 _LEAD_IN = re.compile(r"^\s*(?:answer|response)\s*:\s*", re.I)
-# "no"/"not" before a comparative ("no thicker than 3 mm", "not more than") states a bound, judged with the
-# numbers (quantities.comparators), not a negation; "rather than" negates what follows it.
-# "not only A but also B", "with or without", "whether or not" negate nothing.
-_NEGATION = re.compile(r"(?<!\bwith or )(?<!\bwhether or )"
-                       r"\b(not|no|never|none|cannot|without|neither|nor|rather than)\b"
-                       r"(?!\s+\w+er\s+than\b|\s+(?:more|less|fewer)\s+than\b|\s+only\b)|(n't)\b", re.I)
-_STRONG_NEGATION = {"not", "n't", "cannot", "never"}
 # Passage text that speaks to an AI rather than about medicine: never accepted as support, whatever it says.
 _INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|guidelines above)\b|"
@@ -94,6 +89,7 @@ _CLAUSE = re.compile(r"[;:]|,\s*(?:and|but|so|while|whereas|which|although|becau
                      r"\b(?:while|whereas|although|because)\b")
 _NEGATION_PART = re.compile(r"[;:()—]|,\s*(?:and|but|so|while|whereas|which|with|though)\b|"
                             r"\b(?:but|while|whereas|although|because)\b")
+_SEGMENT = re.compile(r"[,;:()]|\b(?:but|while|whereas|although)\b")
 _LABEL_WORDS = frozenset("grade grades class classes stage stages child pugh asa standard standards type types "
                          "level levels tier tiers category categories bclc".split())
 _SUBGRADE = re.compile(r"\b(\d{1,2}[ab])\b")
@@ -230,40 +226,14 @@ def _drops_negation(claim: str, claim_terms: set[str], passage: str) -> bool:
     claim negation on them, nor a claim clause holding them that negates at all ("did not find higher overall
     mortality in patients whose biopsy still showed" for "did not show that overall mortality was increased";
     "some kits are unreliable" for "not all kits are reliable")."""
-    c_scopes = _negation_scopes(claim)
+    c_scopes = negation_scopes(claim)
     negating = [_claim_terms(part) for part in _NEGATION_PART.split(claim)
                 if _NEGATION.search(part) or reworded_negation(part) or negative_prefix(part)]
-    for m, scope in zip(_NEGATION.finditer(passage), _negation_scopes(passage), strict=True):
+    for m, scope in zip(_NEGATION.finditer(passage), negation_scopes(passage), strict=True):
         if (m.group(1) or m.group(2)).lower() in _STRONG_NEGATION and len(scope) == 2 and scope <= claim_terms \
                 and not any(c & scope for c in c_scopes) and not any(scope <= part for part in negating):
             return True
     return False
-
-
-def _negation_scopes(text: str, before: bool = False) -> list[set[str]]:
-    """For each negation of text, the stems of the (up to two) content words after it in its clause, and of those
-    after an "or" that continues it ("not clinical guidelines or systematic reviews"); a negated number ("is not 48
-    hours") has that number as its scope; with before, also the (up to two) content words before it in its clause."""
-    out = []
-    for m in _NEGATION.finditer(text):
-        parts = re.split(r"([.;:,()]|\b(?:and|or|but|while|whereas|although)\b)", text[m.end():], maxsplit=2)
-        number = re.match(r"\s*(\d+(?:\.\d+)?)", parts[0])
-        if number:
-            out.append({f"#{float(number.group(1)):g}"})
-            continue
-        words = _scope_words(parts[0])
-        if len(parts) > 2 and parts[1] == "or":
-            words += _scope_words(parts[2])
-        if before:  # "further TACE should not be performed" negates "further TACE" as "no further TACE" does
-            clause = re.split(r"[.;:,()]|\b(?:and|or|but|while|whereas|although|because|that|which)\b",
-                              text[:m.start()])
-            words += _scope_words(" ".join(clause[-1].split()[::-1]))
-        out.append({_stem(t) for t in words})
-    return out
-
-
-def _scope_words(clause: str) -> list[str]:
-    return [t for t in content_terms(clause) if t not in _FILLER and not t[0].isdigit() and t not in UNITS][:2]
 
 
 def _negation_agrees(claim: str, claim_terms: set[str], quote: str, near: dict[str, set[str]] | None = None) -> bool:
@@ -274,26 +244,39 @@ def _negation_agrees(claim: str, claim_terms: set[str], quote: str, near: dict[s
     by_clause = _negation_by_clause(claim, quote, near)
     if by_clause == "dropped":
         return False
-    c_scopes = [c | {s for t in c for s in near.get(t, ())} for c in _negation_scopes(claim)]
-    # what a claim negation may match: the words after it or the (up to two) before it in its clause, both sides
-    c_either = [c | {s for t in c for s in near.get(t, ())} for c in _negation_scopes(claim, before=True)]
+    c_scopes = [c | {s for t in c for s in near.get(t, ())} for c in negation_scopes(claim)]
+    c_before = [c | {s for t in c for s in near.get(t, ())} for c in negation_before(claim)]
     if by_clause == "kept":  # a clause negating in other words covers what the quote part it restates negates
         c_scopes += [_claim_terms(part) for part in _CLAUSE.split(claim)
                      if reworded_negation(part)]
-    q_scopes = _negation_scopes(quote)
-    q_either = _negation_scopes(quote, before=True)
+    q_scopes = negation_scopes(quote)
+    q_before = negation_before(quote)
     claim_terms = claim_terms | {s for t in claim_terms for s in near.get(t, ())}
-    for c in c_either:
-        if by_clause != "kept" and not any(c & q or not c for q in q_either):
+    for k, c in enumerate(c_scopes[:len(c_before)]):
+        if by_clause != "kept" and c | c_before[k] and not any(
+                scopes_meet(c, c_before[k], q, qb) or not c for q, qb in zip(q_scopes, q_before, strict=True)):
             return False
     # a quote negation's scope words that the un-negated quote parts the claim restates also hold are not what the
     # claim repeats of the negation
     restated = by_clause if isinstance(by_clause, set) else set()
-    for q, q_wide in zip(q_scopes, q_either, strict=True):
-        if q and (q - restated) & claim_terms and not any(c & q for c in c_scopes) \
-                and not any(c & q_wide for c in c_either):
+    for q, qb in zip(q_scopes, q_before, strict=True):
+        if not q or not (q - restated) & claim_terms:
+            continue
+        if not any(c & q for c in c_scopes) and not any(
+                scopes_meet(c, cb, q, qb) for c, cb in zip(c_scopes, c_before, strict=False)):
+            return False
+        if not _negated_where_stated(q - restated, claim):
             return False
     return True
+
+
+def _negated_where_stated(words: set[str], claim: str) -> bool:
+    """The claim's segments (between commas and joining words) that hold most of words include one that negates:
+    "39 had a complication recorded on the form, 14 had not consented" does not keep the "not recorded" of its
+    quote because another segment says "not consented"."""
+    segments = [(len(_claim_terms(seg) & words), seg) for seg in _SEGMENT.split(claim) if seg and seg.strip()]
+    top = max((n for n, _s in segments), default=0)
+    return top == 0 or any(n == top and (_NEGATION.search(seg) or reworded_negation(seg)) for n, seg in segments)
 
 
 def _quote_parts(quote: str) -> list[tuple[set[str], set[str] | None, bool, bool]]:
@@ -304,7 +287,7 @@ def _quote_parts(quote: str) -> list[tuple[set[str], set[str] | None, bool, bool
     for part in (p for a, b in sentence_spans(quote) for p in _NEGATION_PART.split(quote[a:b])):
         found = [m for m in _NEGATION.finditer(part) if (m.group(1) or m.group(2)).lower() in _STRONG_NEGATION]
         negating = {_stem(t) for t in content_terms(part) if t in NEGATIVE_WORDS}
-        negated = set().union(*_negation_scopes(part[found[0].start():])) if found else negating or None
+        negated = set().union(*negation_scopes(part[found[0].start():])) if found else negating or None
         out.append((_claim_terms(part), negated, negated is not None or _NEGATION.search(part) is not None,
                     negating and not found))
     return out

@@ -121,6 +121,8 @@ _LICENSE = {
                          r"no|cannot)\b|n't\b", re.I),
 }
 _SAME_AS = {"solely": "only", "exclusively": "only"}
+_LITERAL = {"only": re.compile(r"\b(?:only|solely|exclusively|sole|alone|just|merely|purely)\b", re.I),
+            "always": re.compile(r"\b(?:always|invariably|without exception)\b", re.I)}
 RESTATE_SHARE = 0.5  # share of the claim's words a passage sentence must hold to be the one the claim restates
 
 
@@ -143,6 +145,9 @@ def added_qualifiers(claim_terms: set[str], claim: str, passage: str) -> list[st
         if any(len(claim_terms & _owned_words(s)) >= 2 and re.search(rf"\b{word}\b", s, re.I) for _n, s in scored):
             continue
         licence = _LICENSE[_SAME_AS.get(word, word)]
+        # "should not be diagnosed only once ... confirmed" negates twice: a negation no longer licenses "only"
+        if re.search(rf"(?:\b(?:not|never|cannot)|n't)\s+(?:\w+\s+){{0,3}}{word}\b", claim, re.I):
+            licence = _LITERAL[_SAME_AS.get(word, word)]
         if not any(licence.search(s) for s in restated):
             out.append(word)
     return out
