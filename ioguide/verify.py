@@ -38,6 +38,7 @@ from .verify_align import (
     swapped_figures,
     swapped_sides,
     swapped_terms,
+    unknown_identifiers,
 )
 from .verify_negation import NEGATION as _NEGATION
 from .verify_negation import STRONG_NEGATION as _STRONG_NEGATION
@@ -468,6 +469,10 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         if moved:
             failures.setdefault(id(claim), f"states {', '.join(moved)}, where passage {p + 1} gives another value "
                                            f"for the same words")
+            continue
+        unknown = unknown_identifiers(body, text)
+        if unknown:
+            failures.setdefault(id(claim), f"names {', '.join(unknown)}, which passage {p + 1} does not")
             continue
         exchanged = list(dict.fromkeys(swapped_terms(body, text) + swapped_sides(body, text)))
         if exchanged:

@@ -320,3 +320,19 @@ def listed_counts(claim: str, passage_terms: set[str]) -> set[float]:
         if len(items) == n and all(_owned_words(item) & passage_terms for item in items):
             out.add(n)
     return out
+
+
+# A name made of letters and digits ("IgA-TG2", "HLA-DQ8", "CD3", "EC41/2009"): a test, gene, marker or act that a
+# paraphrase copies, never rewords.
+_IDENTIFIER = re.compile(r"(?<![\w-])(?=[\w/.-]*\d)(?=[\w/.-]*[A-Z])[A-Za-z][\w/.-]*[A-Za-z0-9](?![\w-])")
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", text.lower())
+
+
+def unknown_identifiers(claim: str, passage: str) -> list[str]:
+    """The claim's names of letters and digits that the passage does not write, hyphens and case aside: "IgG-TG2"
+    where the passage names IgA-TG2 and IgG-DGP."""
+    known = _squeezed(passage)
+    return list(dict.fromkeys(x for x in _IDENTIFIER.findall(claim) if _squeezed(x) not in known))

@@ -158,3 +158,11 @@ def test_a_half_life_is_no_number_and_a_prose_list_is_counted_one_way_only():
                                    "restoring height."), passage) == {3.0}
     assert listed_counts(canonical("Four aims: consolidating the fracture, relieving pain and, where possible, "
                                    "restoring height."), passage) == set()
+
+
+def test_a_name_of_letters_and_digits_must_be_written_in_the_passage():
+    from ioguide.verify_align import unknown_identifiers
+
+    passage = canonical("Specific serology such as IgA-TG2 and IgG-DGP is preferred; HLA-DQ2 or HLA-DQ8 typing helps.")
+    assert unknown_identifiers(canonical("IgG-TG2 and IgA-DGP are preferred."), passage) == ["IgG-TG2", "IgA-DGP"]
+    assert unknown_identifiers(canonical("IgA TG2 and IgG DGP are preferred; HLA-DQ8 typing helps."), passage) == []
