@@ -42,7 +42,7 @@ from .verify_align import (
 )
 from .verify_negation import NEGATION as _NEGATION
 from .verify_negation import STRONG_NEGATION as _STRONG_NEGATION
-from .verify_negation import negation_before, negation_scopes, scopes_meet
+from .verify_negation import negation_before, negation_pairs, negation_scopes
 from .verify_quotes import WordVectors, coverage, list_sizes, near_terms, quote_spans
 from .verify_terms import FILLER as _FILLER
 from .verify_terms import abbreviations
@@ -245,26 +245,23 @@ def _negation_agrees(claim: str, claim_terms: set[str], quote: str, near: dict[s
     by_clause = _negation_by_clause(claim, quote, near)
     if by_clause == "dropped":
         return False
-    c_scopes = [c | {s for t in c for s in near.get(t, ())} for c in negation_scopes(claim)]
+    c_after = [c | {s for t in c for s in near.get(t, ())} for c in negation_scopes(claim)]
     c_before = [c | {s for t in c for s in near.get(t, ())} for c in negation_before(claim)]
-    if by_clause == "kept":  # a clause negating in other words covers what the quote part it restates negates
-        c_scopes += [_claim_terms(part) for part in _CLAUSE.split(claim)
-                     if reworded_negation(part)]
     q_scopes = negation_scopes(quote)
-    q_before = negation_before(quote)
+    paired, covered = negation_pairs(c_after, c_before, q_scopes, negation_before(quote))
+    c_scopes = list(c_after)
+    if by_clause == "kept":  # a clause negating in other words covers what the quote part it restates negates
+        c_scopes += [_claim_terms(part) for part in _CLAUSE.split(claim) if reworded_negation(part)]
     claim_terms = claim_terms | {s for t in claim_terms for s in near.get(t, ())}
-    for k, c in enumerate(c_scopes[:len(c_before)]):
-        if by_clause != "kept" and c | c_before[k] and not any(
-                scopes_meet(c, c_before[k], q, qb) or not c for q, qb in zip(q_scopes, q_before, strict=True)):
-            return False
+    if by_clause != "kept" and any(c and not ok for c, ok in zip(c_after, paired, strict=True)):
+        return False
     # a quote negation's scope words that the un-negated quote parts the claim restates also hold are not what the
     # claim repeats of the negation
     restated = by_clause if isinstance(by_clause, set) else set()
-    for q, qb in zip(q_scopes, q_before, strict=True):
+    for j, q in enumerate(q_scopes):
         if not q or not (q - restated) & claim_terms:
             continue
-        if not any(c & q for c in c_scopes) and not any(
-                scopes_meet(c, cb, q, qb) for c, cb in zip(c_scopes, c_before, strict=False)):
+        if not any(c & q for c in c_scopes) and j not in covered:
             return False
         if not _negated_where_stated(q - restated, claim):
             return False

@@ -29,7 +29,8 @@ def negation_scopes(text: str) -> list[set[str]]:
         if number:
             out.append({f"#{float(number.group(1)):g}"})
             continue
-        words = scope_words(parts[0])
+        # "without" heads a phrase: in "without the disease do not carry" its scope is the disease, not carrying
+        words = scope_words(parts[0])[:1 if m.group(0).lower() == "without" else 2]
         if len(parts) > 2 and parts[1] == "or":
             words += scope_words(parts[2])
         out.append({stem(t) for t in words})
@@ -49,9 +50,23 @@ def negation_before(text: str) -> list[set[str]]:
     return out
 
 
-def scopes_meet(c_after: set[str], c_before: set[str], q_after: set[str], q_before: set[str]) -> bool:
-    """A claim negation negates what a quote negation negates: the words after them meet, or the words after one
-    meet the words before the other ("no further TACE should be performed" for "further TACE should not be
-    performed"); the words before both alone do not ("support should not be a conversation" is not "support
-    should not be a monologue")."""
-    return bool(c_after & q_after or c_after & q_before or c_before & q_after)
+def negation_pairs(c_after: list[set[str]], c_before: list[set[str]], q_after: list[set[str]],
+                   q_before: list[set[str]]) -> tuple[list[bool], set[int]]:
+    """Which claim negations negate what a quote negation negates, and which quote negations the claim's answer:
+    first by the words after both; then a claim negation left over answers a quote negation left over when the
+    words after one meet the words before the other ("no further TACE should be performed" for "further TACE
+    should not be performed"). The words before both alone never pair them ("support should not be a
+    conversation" is not "support should not be a monologue"), nor does a claim negation answer two quote
+    negations ("without the disease ... carry" does not answer "without the disease do not carry")."""
+    direct = [{j for j, q in enumerate(q_after) if c & q} for c in c_after]
+    taken: set[int] = set().union(*direct) if direct else set()
+    paired = [bool(d) for d in direct]
+    covered = set(taken)
+    for i, (c, cb) in enumerate(zip(c_after, c_before, strict=True)):
+        if paired[i]:
+            continue
+        cross = [j for j in range(len(q_after)) if j not in covered and (c & q_before[j] or cb & q_after[j])]
+        if cross:
+            paired[i] = True
+            covered.add(cross[0])
+    return paired, covered
