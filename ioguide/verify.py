@@ -90,6 +90,9 @@ _CLAUSE = re.compile(r"[;:]|,\s*(?:and|but|so|while|whereas|which|although|becau
                      r"\b(?:while|whereas|although|because)\b")
 _NEGATION_PART = re.compile(r"[;:()—]|,\s*(?:and|but|so|while|whereas|which|with|though)\b|"
                             r"\b(?:but|while|whereas|although|because)\b")
+# One statement of a sentence: "cannot be applied in every centre | and should be used in the UK", "counts as a
+# complication even | when it does not prolong the stay".
+_STATEMENT = re.compile(r"[,;:()]|\b(?:and|but|so|while|whereas|although|because|when|if|unless|even)\b", re.I)
 _SEGMENT = re.compile(r"[,;:()]|\b(?:but|while|whereas|although)\b")
 _LABEL_WORDS = frozenset("grade grades class classes stage stages child pugh asa standard standards type types "
                          "level levels tier tiers category categories bclc".split())
@@ -224,11 +227,11 @@ def _numbers_bound(claim: str, quote: str, exempt: frozenset[float] = frozenset(
 def _drops_negation(claim: str, claim_terms: set[str], passage: str) -> bool:
     """The passage negates something ("does not impair renal function") that the claim states without a negation
     ("does impair renal function"): a strong negation whose two scope words both appear in the claim, with no
-    claim negation on them, nor a claim clause holding them that negates at all ("did not find higher overall
+    claim negation on them, nor a statement of the claim holding them that negates at all ("did not find higher overall
     mortality in patients whose biopsy still showed" for "did not show that overall mortality was increased";
     "some kits are unreliable" for "not all kits are reliable")."""
     c_scopes = negation_scopes(claim)
-    negating = [_claim_terms(part) for part in _NEGATION_PART.split(claim)
+    negating = [_claim_terms(part) for part in _STATEMENT.split(claim)
                 if _NEGATION.search(part) or reworded_negation(part) or negative_prefix(part)]
     for m, scope in zip(_NEGATION.finditer(passage), negation_scopes(passage), strict=True):
         if (m.group(1) or m.group(2)).lower() in _STRONG_NEGATION and len(scope) == 2 and scope <= claim_terms \
