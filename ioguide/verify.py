@@ -249,14 +249,15 @@ def _negation_agrees(claim: str, claim_terms: set[str], quote: str, near: dict[s
     if by_clause == "dropped":
         return False
     c_after = [c | {s for t in c for s in near.get(t, ())} for c in negation_scopes(claim)]
-    c_before = [c | {s for t in c for s in near.get(t, ())} for c in negation_before(claim)]
     q_scopes = negation_scopes(quote)
-    paired, covered = negation_pairs(c_after, c_before, q_scopes, negation_before(quote))
+    paired, covered = negation_pairs(c_after, q_scopes, negation_before(quote))
     c_scopes = list(c_after)
     if by_clause == "kept":  # a clause negating in other words covers what the quote part it restates negates
         c_scopes += [_claim_terms(part) for part in _CLAUSE.split(claim) if reworded_negation(part)]
     claim_terms = claim_terms | {s for t in claim_terms for s in near.get(t, ())}
-    if by_clause != "kept" and any(c and not ok for c, ok in zip(c_after, paired, strict=True)):
+    # a claim negation with no content words after it ("should not ideally be 0.5 cm") needs a quote negation
+    if by_clause != "kept" and any(c and not ok or not c and not q_scopes for c, ok in zip(c_after, paired,
+                                                                                           strict=True)):
         return False
     # a quote negation's scope words that the un-negated quote parts the claim restates also hold are not what the
     # claim repeats of the negation

@@ -172,8 +172,9 @@ def negative_prefix(clause: str) -> bool:
 
 def reworded_negation(clause: str) -> bool:
     """The clause negates in other words than "not" (see _REWORDED_NEGATION): it may restate a negated passage part
-    with the same polarity ("some kits are unreliable" for "not all kits are reliable")."""
-    return _REWORDED_NEGATION.search(clause) is not None or negative_prefix(clause)
+    with the same polarity. (A word negated by its prefix does not count here: "questions left unanswered" restates
+    what it negates.)"""
+    return _REWORDED_NEGATION.search(clause) is not None
 
 
 # Where a sentence joins two statements, or the two sides of a comparison ("twice as often as", "than", "versus").

@@ -50,11 +50,11 @@ def negation_before(text: str) -> list[set[str]]:
     return out
 
 
-def negation_pairs(c_after: list[set[str]], c_before: list[set[str]], q_after: list[set[str]],
-                   q_before: list[set[str]]) -> tuple[list[bool], set[int]]:
+def negation_pairs(c_after: list[set[str]], q_after: list[set[str]], q_before: list[set[str]]
+                   ) -> tuple[list[bool], set[int]]:
     """Which claim negations negate what a quote negation negates, and which quote negations the claim's answer:
     first by the words after both; then a claim negation left over answers a quote negation left over when the
-    words after one meet the words before the other ("no further TACE should be performed" for "further TACE
+    words after the claim's meet the words before the quote's ("no further TACE should be performed" for "further TACE
     should not be performed"). The words before both alone never pair them ("support should not be a
     conversation" is not "support should not be a monologue"), nor does a claim negation answer two quote
     negations ("without the disease ... carry" does not answer "without the disease do not carry")."""
@@ -62,10 +62,10 @@ def negation_pairs(c_after: list[set[str]], c_before: list[set[str]], q_after: l
     taken: set[int] = set().union(*direct) if direct else set()
     paired = [bool(d) for d in direct]
     covered = set(taken)
-    for i, (c, cb) in enumerate(zip(c_after, c_before, strict=True)):
+    for i, c in enumerate(c_after):
         if paired[i]:
             continue
-        cross = [j for j in range(len(q_after)) if j not in covered and (c & q_before[j] or cb & q_after[j])]
+        cross = [j for j in range(len(q_after)) if j not in covered and c & q_before[j]]
         if cross:
             paired[i] = True
             covered.add(cross[0])

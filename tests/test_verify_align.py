@@ -132,8 +132,6 @@ DENSE_ROWS = [
     dense_row("t-six", "Six features call for small bowel imaging: pain, fever, obstruction, anaemia, bleeding and "
                        "weight loss [1]."),
     dense_row("t-asa", "No aspiration deaths were reported in adults of ASA 1 or 2 [1]."),
-    dense_row("t-unreliable", "Some commercial antibody kits are unreliable, so the rule should not be used in "
-                              "every centre [1]."),
     dense_row("f-reliable", "All commercial antibody kits are reliable [1]."),
     dense_row("f-further", "If two sessions bring no objective response, further embolisation should be performed "
                            "[1]."),
