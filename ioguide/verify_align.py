@@ -1,11 +1,15 @@
-"""Alignment of a claim to the passage sentence it restates: which words each figure of a sentence belongs to.
+"""Alignment of a claim to the passage sentence it restates: which words each figure and each term of a sentence
+belongs to, and which words narrow or negate it.
 
 A sentence that gives two figures for two things ("40% for HLA, 14% for the other loci", "0.15% for RFA and 0.23%
 for MWA", "glass 20–30 μm, resin 20–60 μm") holds both figures, so a claim that swaps them shows every number the
 passage shows. Here each figure (a run of numbers with its unit: "20–30 μm" is one) owns the words of its clause,
 in either direction ("for RFA" after it, "glass microspheres" before it, "women (20%)" before a bracket), and a
 claim's figures must own the words the passage's same figures own: a claim whose two figures each own the other
-figure's words in the passage sentence has swapped them.
+figure's words in the passage sentence has swapped them. The same holds for terms exchanged between two clauses or
+the two sides of a comparison. Also here: an added "only"/"always" the restated sentence does not license, words
+that negate without "not", names of letters and digits a paraphrase must copy, and counts of a list the claim
+writes itself.
 """
 
 from __future__ import annotations
