@@ -131,7 +131,7 @@ def canonical_text(text: str) -> str:
         text = pattern.sub(repl, text)
     text = re.sub(rf"\b({_WORDS}) and a half\b", lambda m: f"{_WORD_VALUE[m.group(1).lower()]}.5", text, flags=re.I)
     text = re.sub(r"\b(\d+) and a half\b", r"\1.5", text)
-    text = re.sub(r"\b(?:a|one) half\b", "0.5", text, flags=re.I)
+    text = re.sub(r"\b(?:a|one) half\b(?!-)", "0.5", text, flags=re.I)  # "a half-life" is no number
     text = _COMPOUND.sub(lambda m: str(_TENS[m.group(1).lower()] + _WORD_VALUE[m.group(2).lower()]), text)
 
     def word(m: re.Match) -> str:
@@ -293,24 +293,42 @@ def conflicting_ranges(claim: str, source: str) -> list[tuple[float, float]]:
     return list(dict.fromkeys(out))
 
 
-_COUNT = re.compile(r"(?<![\w.])(\d{1,2})\s+(?!(?:" + _UNIT_ALT + r")\b)([^\W\d_]+(?:\s+[^\W\d_]+){0,4})\s*:\s*(.+)$",
+_COUNT = re.compile(r"(?<![\w.])(\d{1,2})\s+(?!(?:" + _UNIT_ALT + r")\b)([^\W\d_]+(?:\s+[^\W\d_]+){0,6})\s*:\s*(.+)$",
                     re.I)
 _PAREN_COUNT = re.compile(r"(?<![\w.])(\d{1,2})\s+([^\W\d_]+(?:\s+[^\W\d_]+){0,4})\s*\(([^()]+)\)", re.I)
 _ASIDE = re.compile(r"^\s*(?:where|if|when|as|such as|for example)\b(?:\s+\S+){0,2}\s*$", re.I)
+_BRACKETED = re.compile(r"\s*\([^()]*\)")
 
 
-def list_counts(text: str) -> set[float]:
-    """Counts of canonical text that count the items it lists: "3 aims: a, b and c" -> {3}; "5 core items (a, c,
-    e, f and g)" -> {5}. A true summary states such a count although the passage only lists the items."""
-    out: set[float] = set()
+def counted_items(text: str) -> dict[float, str]:
+    """Counts of canonical text that count the items it lists, with the text of the items: "3 aims: a, b and c" ->
+    {3: "a, b and c"}; "5 core items (a, c, e, f and g)" -> {5: "a, c, e, f and g"}. Brackets inside the items
+    ("liver disease (AST/ALT)") are no items of their own; items may split at ";" ("a, the commonest; b; and c")."""
+    out: dict[float, str] = {}
     for pattern in (_COUNT, _PAREN_COUNT):
         for m in pattern.finditer(text):
             items = m.group(3).rstrip(" .")
+            if pattern is _COUNT:
+                items = _BRACKETED.sub("", items)
             parts = [p for p in re.split(r"[,;]|\s+(?:and|or)\s+", items) if p.strip()]
             commas = [p for p in re.split(r"[,;]", items) if p.strip()]
             tail = 1 if commas and re.search(r"\s(?:and|or)\s", commas[-1]) else 0
             top = [p for p in re.split(r",?\s+(?:and|or)\s+", items) if p.strip()]
             plain = [p for p in parts if not _ASIDE.match(p)]
-            if int(m.group(1)) in (len(parts), len(commas) + tail, len(top), len(plain)) and int(m.group(1)) >= 2:
-                out.add(float(m.group(1)))
+            semis = [re.sub(r"^\s*(?:and|or)\s+", "", p) for p in items.split(";") if p.strip()] if ";" in items \
+                else []
+            n = int(m.group(1))
+            for split in (parts, commas, top, plain, semis):
+                if n >= 2 and len(split) == n:
+                    out.setdefault(float(n), items)
+                    break
+            else:
+                if n >= 2 and tail and len(commas) + 1 == n:
+                    out.setdefault(float(n), items)
     return out
+
+
+def list_counts(text: str) -> set[float]:
+    """Counts of canonical text that count the items it lists: "3 aims: a, b and c" -> {3}; "5 core items (a, c,
+    e, f and g)" -> {5}. A true summary states such a count although the passage only lists the items."""
+    return set(counted_items(text))

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from .quantities import (
-    UNITS,
     conflicting_ranges,
     describe,
     list_counts,
@@ -31,6 +30,19 @@ from .quantities import (
 )
 from .text import BULLET, STOPWORDS, content_terms, sentence_spans
 from .types import Hit
+from .verify_align import (
+    added_qualifiers,
+    listed_counts,
+    negative_prefix,
+    reworded_negation,
+    swapped_figures,
+    swapped_sides,
+    swapped_terms,
+    unknown_identifiers,
+)
+from .verify_negation import NEGATION as _NEGATION
+from .verify_negation import STRONG_NEGATION as _STRONG_NEGATION
+from .verify_negation import negation_before, negation_pairs, negation_scopes
 from .verify_quotes import WordVectors, coverage, list_sizes, near_terms, quote_spans
 from .verify_terms import FILLER as _FILLER
 from .verify_terms import abbreviations
@@ -63,26 +75,25 @@ _MARKER = re.compile(r"\[(\d{1,3})\]")
 _MARKERS_AFTER_STOP = re.compile(r"([.!?])((?:\s*\[\d{1,3}\])+)")
 _ENDS_WITH_MARKER = re.compile(r"\[\d{1,3}\]\W*$")
 _LEAD_IN = re.compile(r"^\s*(?:answer|response)\s*:\s*", re.I)
-# "no"/"not" before a comparative ("no thicker than 3 mm", "not more than") states a bound, judged with the
-# numbers (quantities.comparators), not a negation; "rather than" negates what follows it.
-_NEGATION = re.compile(r"\b(not|no|never|none|cannot|without|neither|nor|rather than)\b(?!\s+\w+er\s+than\b|"
-                       r"\s+(?:more|less|fewer)\s+than\b)|(n't)\b", re.I)
-_STRONG_NEGATION = {"not", "n't", "cannot", "never"}
 # Passage text that speaks to an AI rather than about medicine: never accepted as support, whatever it says.
 _INSTRUCTION = re.compile(
     r"\b(?:ignore|disregard|forget|override)\b.{0,40}\b(?:instructions?|prompts?|rules|guidelines above)\b|"
     r"\bsystem prompt\b|\byou are (?:now )?(?:an? )?(?:ai|assistant|chatbot|language model)\b|"
     r"\b(?:tell|inform) the (?:reader|user)\b", re.I)
-_LABEL = re.compile(r"\b(grades?|class(?:es)?|stages?|child-pugh|asa|standards?|types?|levels?|tiers?|"
-                    r"categor(?:y|ies)|bclc)\s+((?:\d{1,2}[a-c]?|[a-d])\b(?:\s*(?:–|-|to|and|or|,)\s*"
+_LABEL = re.compile(r"\b(grades?|class(?:es)?|stages?|child-pugh|asa(?:\s+physical)?(?:\s+status)?|standards?|"
+                    r"types?|levels?|tiers?|categor(?:y|ies)|bclc)\s+((?:\d{1,2}[a-c]?|[a-d])\b(?:\s*(?:–|-|to|and|or|,)\s*"
                     r"(?:\d{1,2}[a-c]?|[a-d])\b)*)", re.I)
 _LABEL_KIND = {"classes": "class", "categories": "category"}
 # Where a sentence joins two statements: each must be supported by the quote on its own, so a true clause cannot
 # carry an unsupported one.
 _CLAUSE = re.compile(r"[;:]|,\s*(?:and|but|so|while|whereas|which|although|because|as|or|with)\b|"
                      r"\b(?:while|whereas|although|because)\b")
-_NEGATION_PART = re.compile(r"[;:()]|,\s*(?:and|but|so|while|whereas|which)\b|"
+_NEGATION_PART = re.compile(r"[;:()—]|,\s*(?:and|but|so|while|whereas|which|with|though)\b|"
                             r"\b(?:but|while|whereas|although|because)\b")
+# One statement of a sentence: "cannot be applied in every centre | and should be used in the UK", "counts as a
+# complication even | when it does not prolong the stay".
+_STATEMENT = re.compile(r"[,;:()]|\b(?:and|but|so|while|whereas|although|because|when|if|unless|even)\b", re.I)
+_SEGMENT = re.compile(r"[,;:()]|\b(?:but|while|whereas|although)\b")
 _LABEL_WORDS = frozenset("grade grades class classes stage stages child pugh asa standard standards type types "
                          "level levels tier tiers category categories bclc".split())
 _SUBGRADE = re.compile(r"\b(\d{1,2}[ab])\b")
@@ -92,7 +103,7 @@ def _labels(text: str, expand: bool = True) -> set[str]:
     members, so a claim's "grade 2" is found in "grades 1 to 3" but its "grades 3 to 6" is not."""
     out: set[str] = set()
     for m in _LABEL.finditer(text):
-        kind = m.group(1).lower()
+        kind = "asa" if m.group(1).lower().startswith("asa") else m.group(1).lower()  # "ASA physical status 2"
         kind = _LABEL_KIND.get(kind, kind[:-1] if kind.endswith("s") and kind != "class" else kind)
         ranges = re.findall(r"\b(\d{1,2}|[a-d])\s*(?:to|–|-)\s*(\d{1,2}|[a-d])\b", m.group(2).lower())
         bounds = {x for r in ranges for x in r}
@@ -216,35 +227,17 @@ def _numbers_bound(claim: str, quote: str, exempt: frozenset[float] = frozenset(
 def _drops_negation(claim: str, claim_terms: set[str], passage: str) -> bool:
     """The passage negates something ("does not impair renal function") that the claim states without a negation
     ("does impair renal function"): a strong negation whose two scope words both appear in the claim, with no
-    claim negation on them."""
-    c_scopes = _negation_scopes(claim)
-    for m, scope in zip(_NEGATION.finditer(passage), _negation_scopes(passage), strict=True):
+    claim negation on them, nor a statement of the claim holding them that negates at all ("did not find higher overall
+    mortality in patients whose biopsy still showed" for "did not show that overall mortality was increased";
+    "some kits are unreliable" for "not all kits are reliable")."""
+    c_scopes = negation_scopes(claim)
+    negating = [_claim_terms(part) for part in _STATEMENT.split(claim)
+                if _NEGATION.search(part) or reworded_negation(part) or negative_prefix(part)]
+    for m, scope in zip(_NEGATION.finditer(passage), negation_scopes(passage), strict=True):
         if (m.group(1) or m.group(2)).lower() in _STRONG_NEGATION and len(scope) == 2 and scope <= claim_terms \
-                and not any(c & scope for c in c_scopes):
+                and not any(c & scope for c in c_scopes) and not any(scope <= part for part in negating):
             return True
     return False
-
-
-def _negation_scopes(text: str) -> list[set[str]]:
-    """For each negation of text, the stems of the (up to two) content words after it in its clause, and of those
-    after an "or" that continues it ("not clinical guidelines or systematic reviews"); a negated number ("is not 48
-    hours") has that number as its scope."""
-    out = []
-    for m in _NEGATION.finditer(text):
-        parts = re.split(r"([.;:,()]|\b(?:and|or|but|while|whereas|although)\b)", text[m.end():], maxsplit=2)
-        number = re.match(r"\s*(\d+(?:\.\d+)?)", parts[0])
-        if number:
-            out.append({f"#{float(number.group(1)):g}"})
-            continue
-        words = _scope_words(parts[0])
-        if len(parts) > 2 and parts[1] == "or":
-            words += _scope_words(parts[2])
-        out.append({_stem(t) for t in words})
-    return out
-
-
-def _scope_words(clause: str) -> list[str]:
-    return [t for t in content_terms(clause) if t not in _FILLER and not t[0].isdigit() and t not in UNITS][:2]
 
 
 def _negation_agrees(claim: str, claim_terms: set[str], quote: str, near: dict[str, set[str]] | None = None) -> bool:
@@ -255,19 +248,37 @@ def _negation_agrees(claim: str, claim_terms: set[str], quote: str, near: dict[s
     by_clause = _negation_by_clause(claim, quote, near)
     if by_clause == "dropped":
         return False
-    c_scopes = [c | {s for t in c for s in near.get(t, ())} for c in _negation_scopes(claim)]
-    q_scopes = _negation_scopes(quote)
+    c_after = [c | {s for t in c for s in near.get(t, ())} for c in negation_scopes(claim)]
+    q_scopes = negation_scopes(quote)
+    paired, covered = negation_pairs(c_after, q_scopes, negation_before(quote))
+    c_scopes = list(c_after)
+    if by_clause == "kept":  # a clause negating in other words covers what the quote part it restates negates
+        c_scopes += [_claim_terms(part) for part in _CLAUSE.split(claim) if reworded_negation(part)]
     claim_terms = claim_terms | {s for t in claim_terms for s in near.get(t, ())}
-    for c in c_scopes:
-        if by_clause != "kept" and not any(c & q or not c for q in q_scopes):
-            return False
+    # a claim negation with no content words after it ("should not ideally be 0.5 cm") needs a quote negation
+    if by_clause != "kept" and any(c and not ok or not c and not q_scopes for c, ok in zip(c_after, paired,
+                                                                                           strict=True)):
+        return False
     # a quote negation's scope words that the un-negated quote parts the claim restates also hold are not what the
     # claim repeats of the negation
     restated = by_clause if isinstance(by_clause, set) else set()
-    for q in q_scopes:
-        if q and (q - restated) & claim_terms and not any(c & q for c in c_scopes):
+    for j, q in enumerate(q_scopes):
+        if not q or not (q - restated) & claim_terms:
+            continue
+        if not any(c & q for c in c_scopes) and j not in covered:
+            return False
+        if not _negated_where_stated(q - restated, claim):
             return False
     return True
+
+
+def _negated_where_stated(words: set[str], claim: str) -> bool:
+    """The claim's segments (between commas and joining words) that hold most of words include one that negates:
+    "39 had a complication recorded on the form, 14 had not consented" does not keep the "not recorded" of its
+    quote because another segment says "not consented"."""
+    segments = [(len(_claim_terms(seg) & words), seg) for seg in _SEGMENT.split(claim) if seg and seg.strip()]
+    top = max((n for n, _s in segments), default=0)
+    return top == 0 or any(n == top and (_NEGATION.search(seg) or reworded_negation(seg)) for n, seg in segments)
 
 
 def _quote_parts(quote: str) -> list[tuple[set[str], set[str] | None, bool, bool]]:
@@ -278,7 +289,7 @@ def _quote_parts(quote: str) -> list[tuple[set[str], set[str] | None, bool, bool
     for part in (p for a, b in sentence_spans(quote) for p in _NEGATION_PART.split(quote[a:b])):
         found = [m for m in _NEGATION.finditer(part) if (m.group(1) or m.group(2)).lower() in _STRONG_NEGATION]
         negating = {_stem(t) for t in content_terms(part) if t in NEGATIVE_WORDS}
-        negated = set().union(*_negation_scopes(part[found[0].start():])) if found else negating or None
+        negated = set().union(*negation_scopes(part[found[0].start():])) if found else negating or None
         out.append((_claim_terms(part), negated, negated is not None or _NEGATION.search(part) is not None,
                     negating and not found))
     return out
@@ -312,7 +323,8 @@ def _negation_by_clause(claim: str, quote: str, near: dict[str, set[str]]) -> st
             clean |= set().union(*(q_terms for q_terms, *_x in parts if len(c_terms & q_terms) == top))
         else:
             clean = None
-        if _NEGATION.search(c_part):
+        # "used only within trials" keeps the negation of "not used outside trials" in other words
+        if _NEGATION.search(c_part) or restated and reworded_negation(c_part):
             seen = True
             negated_kept = negated_kept and bool(restated)
         elif any(not c_terms & negated and _restates(c_terms, q_terms, 3)
@@ -438,7 +450,7 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         body = bodies[id(claim)]
         header = _canonical(" ".join((chunk.title, chunk.section, chunk.edition)))
         passage = header + "\n" + _canonical(chunk.text)
-        counts = frozenset(list_counts(body) & list_sizes(chunk.text))
+        counts = frozenset(list_counts(body) & list_sizes(chunk.text) | listed_counts(body, _terms(passage)))
         claim_q = [q for q in quantities(body, carry=False) if q.dim is not None or q.raw not in counts]
         missing = missing_quantities(claim_q, quantities(passage))
         if missing:
@@ -454,10 +466,18 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
             failures.setdefault(id(claim), f"states {', '.join(swapped)}, where passage {p + 1} gives another")
             continue
         text = _canonical(chunk.text)
-        moved = neighbouring_numbers(body, text) + swapped_directions(body, text)
+        moved = neighbouring_numbers(body, text) + swapped_directions(body, text) + swapped_figures(body, text)
         if moved:
             failures.setdefault(id(claim), f"states {', '.join(moved)}, where passage {p + 1} gives another value "
                                            f"for the same words")
+            continue
+        unknown = unknown_identifiers(body, text)
+        if unknown:
+            failures.setdefault(id(claim), f"names {', '.join(unknown)}, which passage {p + 1} does not")
+            continue
+        exchanged = list(dict.fromkeys(swapped_terms(body, text) + swapped_sides(body, text)))
+        if exchanged:
+            failures.setdefault(id(claim), f"swaps {', '.join(exchanged)} between the statements of passage {p + 1}")
             continue
         terms = _claim_terms(body)
         dropped = dropped_negative_words(terms, _NEGATION.search(body) is not None, text)
@@ -466,6 +486,11 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
             continue
         if _drops_negation(body, terms, passage):
             failures.setdefault(id(claim), f"leaves out a negation of passage {p + 1}")
+            continue
+        narrowed = added_qualifiers(terms, body, text)
+        if narrowed:
+            failures.setdefault(id(claim), f"adds {', '.join(repr(w) for w in narrowed)}, which passage {p + 1} does "
+                                           f"not state")
             continue
         p_terms = _terms(passage)
         novel_words = sorted(w for w in _words(body) if _stem(w) not in p_terms)
