@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .retrieve import TYPO_RATIO
-from .text import content_terms
+from .text import content_terms, english_zipf
 
 COVER_COSINE = 0.45  # a word of the answer's context this similar to a question word stands for it
 MAX_ZIPF = 5.2  # words more common than this in English (wordfreq) say how something is asked, not what
@@ -78,12 +78,6 @@ def spelling_of_text(letters: str) -> str:
     return text
 
 
-@lru_cache(maxsize=100000)
-def _zipf(word: str) -> float:
-    from wordfreq import zipf_frequency
-
-    return zipf_frequency(word, "en")
-
 
 @lru_cache(maxsize=1)
 def _english_words() -> tuple[str, ...]:
@@ -95,7 +89,7 @@ def _english_words() -> tuple[str, ...]:
 def english_correction(word: str) -> str:
     """The common English word a misspelt word most likely meant ("usualy" -> "usually"), or "" when the word is
     English itself or close to none."""
-    if _zipf(word) >= 2.0:
+    if english_zipf(word) >= 2.0:
         return ""
     found = difflib.get_close_matches(word, [w for w in _english_words() if w[:1] == word[:1]], n=1, cutoff=0.85)
     return found[0] if found else ""
@@ -132,14 +126,14 @@ def specific_terms(question: str, source: Any) -> list[str]:
             continue
         fixed = english_correction(word) if not vocabulary.contains(word) else ""
         if fixed:
-            if fixed in GENERIC or fixed in _ASKING or _zipf(fixed) > MAX_ZIPF:
+            if fixed in GENERIC or fixed in _ASKING or english_zipf(fixed) > MAX_ZIPF:
                 continue
             word = fixed
-        if _zipf(word) > MAX_ZIPF:
+        if english_zipf(word) > MAX_ZIPF:
             continue
         df = int((vocabulary.scores(word) > 0).sum())
         if df == 0 and (len(word) < UNKNOWN_MIN_LETTERS
-                        or (_zipf(word) < ENGLISH_ZIPF and typo_of_indexed(word, vocabulary))):
+                        or (english_zipf(word) < ENGLISH_ZIPF and typo_of_indexed(word, vocabulary))):
             continue  # an abbreviation, or a typo of an indexed word (the search already used that word)
         if df / n_chunks > MAX_DF_SHARE:
             continue

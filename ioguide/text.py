@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 _ABBREVIATIONS = {
     "e.g", "i.e", "al", "vs", "fig", "figs", "no", "nos", "dr", "prof", "approx", "ca", "cf", "etc", "mr", "mrs",
@@ -151,3 +152,12 @@ def citation_label(title: str, edition: str = "", section: str = "", pages: Iter
     if numbers:
         label += ", p. " + ", ".join(numbers)
     return label
+
+
+@lru_cache(maxsize=200_000)
+def english_zipf(word: str) -> float:
+    """How common a word is in English on wordfreq's Zipf scale (0 = unseen, 3 = once per million words, 7 = "the");
+    cached, as the PDF reader, the concept check and the verifier ask about the same words many times."""
+    from wordfreq import zipf_frequency
+
+    return zipf_frequency(word, "en")

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from functools import lru_cache
+
+from ioguide.text import english_zipf
 
 KNOWN_ZIPF = 1.2  # wordfreq's Zipf scale: 1.2 = about once per 600 million words (rare clinical words pass)
 WORD_ZIPF = 3.0  # a part of a split counts as a word on its own only when this common (once per million words)
@@ -21,12 +22,6 @@ COMMON_PART = 4.0  # both parts words: join on the document's evidence only when
 _ALPHA = re.compile(r"[^\W\d_]+")
 _WORD_RUN = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
 
-
-@lru_cache(maxsize=200_000)
-def _zipf(word: str) -> float:
-    from wordfreq import zipf_frequency
-
-    return zipf_frequency(word, "en")
 
 
 class Vocabulary:
@@ -44,7 +39,7 @@ class Vocabulary:
 
     def known(self, word: str) -> bool:
         low = word.lower()
-        return self.counts[low] >= 1 and len(low) > 3 or _zipf(low) >= KNOWN_ZIPF
+        return self.counts[low] >= 1 and len(low) > 3 or english_zipf(low) >= KNOWN_ZIPF
 
     def is_word(self, part: str) -> bool:
         """Could this piece stand alone as a word? Single letters other than a/I and rare two-letter strings
@@ -54,7 +49,7 @@ class Vocabulary:
             return low in ("a", "i")
         if len(low) == 2:
             return low in _TWO_LETTER_WORDS
-        return _zipf(low) >= WORD_ZIPF or self.counts[low] >= 2
+        return english_zipf(low) >= WORD_ZIPF or self.counts[low] >= 2
 
     def known_rate(self, text: str) -> float:
         """Share of the letters-only tokens (2+ letters) that are known words: the per-page quality measure."""
@@ -62,7 +57,8 @@ class Vocabulary:
         if not tokens:
             return 0.0
         # English, or printed 3+ times in the document: the pieces of a split word ("docu", "ment") are not.
-        return sum(1 for t in tokens if _zipf(t.lower()) >= KNOWN_ZIPF or self.counts[t.lower()] >= 3) / len(tokens)
+        known = sum(1 for t in tokens if english_zipf(t.lower()) >= KNOWN_ZIPF or self.counts[t.lower()] >= 3)
+        return known / len(tokens)
 
 
 def should_join(vocab: Vocabulary, left: str, right: str) -> bool:
@@ -76,8 +72,8 @@ def should_join(vocab: Vocabulary, left: str, right: str) -> bool:
         return False
     if not (vocab.is_word(left) and vocab.is_word(right)):
         return True
-    parts = (_zipf(left.lower()), _zipf(right.lower()))
-    if _zipf(joined.lower()) > max(parts):
+    parts = (english_zipf(left.lower()), english_zipf(right.lower()))
+    if english_zipf(joined.lower()) > max(parts):
         return True
     # "fee ding": the document prints "feeding" whole elsewhere and "ding" is no common word ("of ten" stays).
     return vocab.counts[joined.lower()] >= 1 and min(parts) < COMMON_PART
@@ -127,7 +123,7 @@ def undo_hyphenation(text: str, vocab: Vocabulary) -> str:
         if vocab.counts[joined] >= 1 and hyphenated not in vocab.hyphenated:
             return left + right
         if vocab.is_word(left) and vocab.is_word(right) and \
-                _zipf(joined) <= min(_zipf(left.lower()), _zipf(right.lower())):
+                english_zipf(joined) <= min(english_zipf(left.lower()), english_zipf(right.lower())):
             return f"{left}-{right}"  # "half-life", "follow-up", "contrast-enhanced"
         return left + right
 
