@@ -56,12 +56,12 @@ def misbound_figures(claim: str, passage: str, near: dict[str, set[str]] | None 
     for run, words in c_figs:
         if not words:
             continue
-        wanted = [words | {s for w in words for s in near.get(w, ())}]
+        wanted = words | {s for w in words for s in near.get(w, ())}
         for q in run:
             if q.dim is None:
                 continue
-            own = [(len(wanted[0] & w), w) for r, w in p_figs if _holds(r, q)]
-            rivals = [(len(wanted[0] & w), w, r) for r, w in p_figs
+            own = [(len(wanted & w), w, r) for r, w in p_figs if _holds(r, q)]
+            rivals = [(len(wanted & w), w, r) for r, w in p_figs
                       if not _holds(r, q) and any(x.dim == q.dim for x in r)
                       and not any(_holds(r, x) for x in stated)]
             if not own or not rivals:
@@ -69,10 +69,10 @@ def misbound_figures(claim: str, passage: str, near: dict[str, set[str]] | None 
             best_own = max(own, key=lambda t: t[0])
             best_rival = max(rivals, key=lambda t: t[0])
             if best_rival[0] >= max(BIND_MIN, best_own[0] + BIND_MARGIN):
-                figure = describe_run([q])
+                figure = describe_run(run)  # the claim's run as written: "70–150 μm", not "70"
                 said = _surface(words & best_rival[1] or words, claim)
                 given = _surface(best_own[1] - best_rival[1], passage)
-                out.append(f"{figure} for '{said}'; the passage gives {figure} for "
+                out.append(f"{figure} for '{said}'; the passage gives {describe_run(best_own[2])} for "
                            f"{repr(given) if given else 'other words'} and {describe_run(best_rival[2])} for '{said}'")
                 break
     return list(dict.fromkeys(out))
