@@ -40,6 +40,7 @@ from .verify_align import (
     swapped_terms,
     unknown_identifiers,
 )
+from .verify_bind import misbound_figures
 from .verify_negation import NEGATION as _NEGATION
 from .verify_negation import STRONG_NEGATION as _STRONG_NEGATION
 from .verify_negation import negation_before, negation_pairs, negation_scopes
@@ -501,6 +502,10 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         # negations are judged with the near-synonyms of the words the passage lacks only: "additional" must not
         # reach the "no extra treatment" of a neighbouring sentence
         near_novel = {t: near.get(t, set()) for t in terms - p_terms}
+        misbound = misbound_figures(body, text, near)
+        if misbound:
+            failures.setdefault(id(claim), f"states {'; '.join(misbound)} (passage {p + 1})")
+            continue
         framing = {_stem(w) for w in novel_words if _framing(w)} & novel
         if len(novel) - FRAMING_DISCOUNT * len(framing) > max(int(NOVEL_MAX * len(terms)),
                                                               int(len(terms) >= NOVEL_FREE_FROM)):

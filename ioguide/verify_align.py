@@ -27,7 +27,8 @@ _BREAK = re.compile(r"[,;:()]|\b(?:but|while|whereas|although|because|against|ve
                     r"in comparison (?:with|to))\b", re.I)
 # Inside one clause holding two figures, the word that separates them ("20–60 μm or resin ... 20–30 μm").
 _JOIN = re.compile(r"\b(?:and|or|than|then)\b", re.I)
-_WORD = re.compile(r"[^\W\d_][\w-]*")
+WORD = re.compile(r"[^\W\d_][\w-]*")
+_WORD = WORD
 _NOT_OWNED = frozenset("""respectively""".split())
 
 

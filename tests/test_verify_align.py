@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ioguide.verify_align import added_qualifiers, figure_words, swapped_figures, swapped_sides, swapped_terms
+from ioguide.verify_bind import misbound_figures
 from ioguide.verify_terms import canonical, claim_terms
 from tests.conftest import bench_verify, verify_row
 
@@ -164,3 +165,51 @@ def test_a_name_of_letters_and_digits_must_be_written_in_the_passage():
     passage = canonical("Specific serology such as IgA-TG2 and IgG-DGP is preferred; HLA-DQ2 or HLA-DQ8 typing helps.")
     assert unknown_identifiers(canonical("IgG-TG2 and IgA-DGP are preferred."), passage) == ["IgG-TG2"]
     assert unknown_identifiers(canonical("IgA TG2 and IgG DGP are preferred; HLA-DQ8 typing helps."), passage) == []
+
+
+# Our own wording: several figures of one kind in neighbouring sentences, each for another thing.
+FIGURES = (
+    "In a pooled series of 500 procedures, technical success was reached in 98% and the mean volume gain was 35%. "
+    "Resection was abandoned because of disease progression in 7% and because of too little growth in 3%. "
+    "Major bleeding occurred in 4% of the procedures and one patient died. "
+    "Recurrence at two years was seen in 12% of the ablated tumours.")
+
+
+def figures_row(answer_id: str, answer: str) -> dict:
+    return verify_row(answer_id, answer, FIGURES, "Figures fixture")
+
+
+@pytest.mark.parametrize(("claim", "stated"), [
+    ("Major bleeding occurred in 3% of the procedures.", "3%"),
+    ("Resection was abandoned because of disease progression in 4%.", "4%"),
+    ("In the pooled series, technical success was reached in 35%.", "35%"),
+])
+def test_a_figure_the_passage_gives_to_other_words_is_misbound(claim, stated):
+    found = misbound_figures(canonical(claim), canonical(FIGURES))
+    assert len(found) == 1 and found[0].startswith(f"{stated} for '")
+
+
+@pytest.mark.parametrize("claim", [
+    "Major bleeding occurred in 4% of the procedures.",
+    "Resection was abandoned in 7% because the disease progressed and in 3% because growth was too little.",
+    "Technical success was reached in 98% of 500 procedures, with a mean volume gain of 35%.",
+    "12% of the ablated tumours recurred within two years.",
+])
+def test_a_figure_stated_with_its_own_words_in_any_wording_is_bound(claim):
+    assert misbound_figures(canonical(claim), canonical(FIGURES)) == []
+
+
+def test_bench_removes_a_neighbouring_figure_and_names_both_things_it_is_given_for(tmp_path):
+    rows = [
+        figures_row("t-bleeding", "Major bleeding occurred in 4% of the procedures [1]."),
+        figures_row("t-reasons", "Resection was abandoned in 7% because the disease progressed and in 3% because "
+                                 "growth was too little [1]."),
+        figures_row("f-bleeding", "Major bleeding occurred in 3% of the procedures [1]."),
+        figures_row("f-progression", "Resection was abandoned because of disease progression in 4% [1]."),
+        # the figure of the other reason in the same passage sentence: every word and number is in that sentence
+        figures_row("f-same-sentence", "Resection was abandoned because of disease progression in 3% [1]."),
+    ]
+    by_id = bench_verify(tmp_path, rows)
+    assert {i: r["removed"] for i, r in by_id.items() if r["kept"] != i.startswith("t-")} == {}
+    reason = by_id["f-same-sentence"]["removed"][0]["reason"]
+    assert "3%" in reason and "disease progression" in reason and "growth" in reason
