@@ -9,7 +9,7 @@ import threading
 from functools import lru_cache
 
 from .quantities import UNITS, canonical_text
-from .text import content_terms
+from .text import content_terms, english_zipf
 
 FRAMING_ZIPF = 5.0  # wordfreq Zipf frequency from which a word is everyday English ("went", "whose", "once")
 
@@ -60,9 +60,7 @@ def stem(term: str) -> str:
 def framing(word: str) -> bool:
     """An everyday English word (wordfreq's frequency list) that states no direction, order or quantity: a
     paraphrase's framing ("went down", "whose approval", "once granted") rather than its claim."""
-    from wordfreq import zipf_frequency
-
-    return word not in POLAR and zipf_frequency(word, "en") >= FRAMING_ZIPF
+    return word not in POLAR and english_zipf(word) >= FRAMING_ZIPF
 
 
 def terms(text: str) -> set[str]:
