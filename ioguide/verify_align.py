@@ -224,13 +224,15 @@ def swapped_terms(claim: str, passage: str) -> list[str]:
             for j, k2 in restates.items():
                 if j <= i or k2 == k:
                     continue
-                ci, cj, pk, pk2 = c_sides[i], c_sides[j], p_sides[k], p_sides[k2]
-                # a term of the other passage clause in this claim clause, and the other way round
-                there = (ci & pk2) - pk - cj
-                back = (cj & pk) - pk2 - ci
-                if there and back:
-                    out += sorted(there | back)
+                out += sorted(_exchanged(c_sides[i], c_sides[j], p_sides[k], p_sides[k2]))
     return list(dict.fromkeys(out))
+
+
+def _exchanged(c0: set[str], c1: set[str], p0: set[str], p1: set[str]) -> set[str]:
+    """The terms a claim exchanged between two sides: words of passage side p1 in claim side c0 and words of p0 in
+    c1 (each not also on its own side); empty unless both directions hold one."""
+    there, back = (c0 & p1) - p0 - c1, (c1 & p0) - p1 - c0
+    return there | back if there and back else set()
 
 
 # "more than 10 times" bounds a number: no comparison of two things
@@ -274,19 +276,18 @@ def swapped_sides(claim: str, passage: str) -> list[str]:
         c_parts = _comparison_sides(c_text)
         if len(c_parts) != 2:
             continue
-        c_words = _side_words(c_text)
         c_cmp = _direction(c_text)
+        if c_cmp is None:
+            continue
+        c_words = _side_words(c_text)
         c0, c1 = (_side_words(p) for p in c_parts)
         for x, y in sentence_spans(passage):
             p_text = passage[x:y]
             p_parts = _comparison_sides(p_text)
-            if len(p_parts) != 2 or c_cmp is None or _direction(p_text) != c_cmp \
+            if len(p_parts) != 2 or _direction(p_text) != c_cmp \
                     or len(c_words & _side_words(p_text)) < SIDE_MATCH * len(c_words):
                 continue
-            p0, p1 = (_side_words(p) for p in p_parts)
-            there, back = (c0 & p1) - p0 - c1, (c1 & p0) - p1 - c0
-            if there and back:
-                out += sorted(there | back)
+            out += sorted(_exchanged(c0, c1, *(_side_words(p) for p in p_parts)))
     return list(dict.fromkeys(out))
 
 

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, need_shared
@@ -22,12 +23,30 @@ BSG = ("data", "pdfs", "BSG_2014_adult_coeliac_disease_Gut.pdf")
 MARKER = re.compile(r"\[(\d+)\]")
 
 
-@pytest.fixture(scope="module")
-def builder():
-    spec = importlib.util.spec_from_file_location("build_fresh3", VERIFY / "build_fresh3.py")
+def _load_builder(name: str):
+    """A set builder of corpus/eval/verify imported as a module (they import build.py beside them)."""
+    if str(VERIFY) not in sys.path:
+        sys.path.insert(0, str(VERIFY))
+    spec = importlib.util.spec_from_file_location(name, VERIFY / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+def _built_by_cli(builder, name: str, out: Path) -> str:
+    """The set as the builder's command line writes it, checked to be byte-identical to an in-process build."""
+    done = subprocess.run([sys.executable, str(VERIFY / f"{name}.py"), "--out", str(out)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert str(out) in done.stdout
+    text = out.read_text(encoding="utf-8")
+    assert builder.render(builder.build()) == text
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def builder():
+    return _load_builder("build_fresh3")
 
 
 @pytest.fixture(scope="module")
@@ -35,13 +54,8 @@ def built(builder, tmp_path_factory) -> str:
     """The set as the command line writes it (after checking it is what an in-process build makes, byte for byte)."""
     need_shared(*BSG)
     out = tmp_path_factory.mktemp("fresh3") / "answers-fresh3.jsonl"
-    done = subprocess.run([sys.executable, str(VERIFY / "build_fresh3.py"), "--out", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "693 answers" in done.stdout and str(out) in done.stdout
-    text = out.read_text(encoding="utf-8")
-    assert builder.render(builder.build()) == text
-    return text
+    assert "693 answers" in _built_by_cli(builder, "build_fresh3", out)
+    return out.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")
@@ -179,11 +193,7 @@ SCIFACT = ("data", "scifact", "corpus.jsonl")
 
 @pytest.fixture(scope="module")
 def builder4():
-    sys.path.insert(0, str(VERIFY))
-    spec = importlib.util.spec_from_file_location("build_fresh4", VERIFY / "build_fresh4.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return _load_builder("build_fresh4")
 
 
 @pytest.fixture(scope="module")
@@ -192,13 +202,8 @@ def built4(builder4, tmp_path_factory) -> str:
     need_shared(*SCIFACT)
     need_shared(*BSG)
     out = tmp_path_factory.mktemp("fresh4") / "answers-fresh4.jsonl"
-    done = subprocess.run([sys.executable, str(VERIFY / "build_fresh4.py"), "--out", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=600)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert str(out) in done.stdout
-    text = out.read_text(encoding="utf-8")
-    assert builder4.render(builder4.build()) == text
-    return text
+    _built_by_cli(builder4, "build_fresh4", out)
+    return out.read_text(encoding="utf-8")
 
 
 @pytest.fixture(scope="module")

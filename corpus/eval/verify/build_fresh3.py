@@ -175,12 +175,18 @@ def find(chunks: list[dict], cited: str, item_id: str, fragment: str) -> dict:
         raise SystemExit(f"{YAML.name}, {item_id}: {len(found)} chunks contain {fragment!r}, expected exactly "
                          f"one{hint}")
     chunk = found[0]
+    refuse_if_cited(chunk, cited, f"{YAML.name}, {item_id}", fragment)
+    return chunk
+
+
+def refuse_if_cited(chunk: dict, cited: str, where: str, fragment: str) -> None:
+    """Stop when a corpus chunk shares a sentence with a chunk an earlier set's true answer cites (`cited`): a held-out
+    answer must not rest on a passage someone has tuned on."""
     if chunk["source"].endswith(".md"):
         shared = [s for s in re.split(r"(?<=[.;:])\s+", chunk["text"]) if len(s) > 30 and s in cited]
         if shared:
-            raise SystemExit(f"{YAML.name}, {item_id}: the chunk containing {fragment!r} shares the sentence "
+            raise SystemExit(f"{where}: the chunk containing {fragment!r} shares the sentence "
                              f"{shared[0][:60]!r}... with a chunk an earlier set's true answer cites; pick another")
-    return chunk
 
 
 def check_item(item: dict, seen: set[str]) -> None:

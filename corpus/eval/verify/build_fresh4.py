@@ -215,11 +215,7 @@ def find(chunks: list[dict], cited: str, item_id: str, label: str, fragment: str
         raise SystemExit(f"{YAML.name}, {item_id}: {len(found)} chunks of {label!r} contain {fragment!r}, expected "
                          "exactly one (if the chunker changed, re-locate the passage and re-read the item)")
     chunk = found[0]
-    if chunk["source"].endswith(".md"):
-        shared = [s for s in re.split(r"(?<=[.;:])\s+", chunk["text"]) if len(s) > 30 and s in cited]
-        if shared:
-            raise SystemExit(f"{YAML.name}, {item_id}: the chunk containing {fragment!r} shares the sentence "
-                             f"{shared[0][:60]!r}... with a chunk an earlier set's true answer cites; pick another")
+    fresh3.refuse_if_cited(chunk, cited, f"{YAML.name}, {item_id}", fragment)
     return chunk
 
 
