@@ -2,9 +2,9 @@
 
     python scripts/make_test_pdfs.py [--check] [--specs DIR --out DIR]
 
-Without --specs/--out it renders tests/data/pdfspec/*.json into tests/data/pdfs/ and then the held-out fresh4
-specs tests/data/pdfspec-fresh4/*.json into tests/data/pdfs-fresh4/ (kept apart so that the index of the older
-question sets does not change). --specs DIR --out DIR renders one folder pair only.
+Without --specs/--out it renders tests/data/pdfspec/*.json into tests/data/pdfs/ and then the held-out fresh4 and
+fresh5 specs tests/data/pdfspec-fresh4/*.json (pdfspec-fresh5) into tests/data/pdfs-fresh4/ (pdfs-fresh5), kept
+apart so that the index of the older question sets does not change. --specs DIR --out DIR renders one folder pair only.
 --check renders into a temporary folder and fails when a committed PDF differs from what its spec gives.
 """
 
@@ -24,7 +24,9 @@ SPECS = ROOT / "tests" / "data" / "pdfspec"
 PDFS = ROOT / "tests" / "data" / "pdfs"
 FRESH4_SPECS = ROOT / "tests" / "data" / "pdfspec-fresh4"
 FRESH4_PDFS = ROOT / "tests" / "data" / "pdfs-fresh4"
-DEFAULT_PAIRS = ((SPECS, PDFS), (FRESH4_SPECS, FRESH4_PDFS))
+FRESH5_SPECS = ROOT / "tests" / "data" / "pdfspec-fresh5"
+FRESH5_PDFS = ROOT / "tests" / "data" / "pdfs-fresh5"
+DEFAULT_PAIRS = ((SPECS, PDFS), (FRESH4_SPECS, FRESH4_PDFS), (FRESH5_SPECS, FRESH5_PDFS))
 
 
 def render_folder(specs: Path, pdfs: Path, check: bool) -> list[str]:

@@ -1,9 +1,9 @@
-"""The independent question sets (corpus/eval/unseen-*.jsonl and the held-out corpus/eval/fresh-*.jsonl and
-fresh4-*.jsonl, see corpus/eval/README-unseen.md) are well formed and point at facts that really are in the expected
-documents, on the expected pages, so a low score means the answer step missed them and not that the set is wrong.
-The unseen sets' dev/test split is the documented seeded-hash rule, so nobody can move a question between splits
-without this test noticing; every fresh (fresh4) question is split "fresh" ("fresh4") and is not a copy of a question
-in the older sets."""
+"""The independent question sets (corpus/eval/unseen-*.jsonl and the held-out corpus/eval/fresh-*.jsonl,
+fresh4-*.jsonl and fresh5-*.jsonl, see corpus/eval/README-unseen.md) are well formed and point at facts that really
+are in the expected documents, on the expected pages, so a low score means the answer step missed them and not that
+the set is wrong. The unseen sets' dev/test split is the documented seeded-hash rule, so nobody can move a question
+between splits without this test noticing; every fresh (fresh4, fresh5) question is split "fresh" ("fresh4",
+"fresh5") and is not a copy of a question in the older sets (fresh5: nor a rewording with 80% of the same words)."""
 
 from __future__ import annotations
 
@@ -27,9 +27,12 @@ FRESH_CORPUS_SET = EVAL / "fresh-corpus.jsonl"
 FRESH_PDF_SET = EVAL / "fresh-pdfs.jsonl"
 FRESH4_CORPUS_SET = EVAL / "fresh4-corpus.jsonl"
 FRESH4_PDF_SET = EVAL / "fresh4-pdfs.jsonl"
+FRESH5_CORPUS_SET = EVAL / "fresh5-corpus.jsonl"
+FRESH5_PDF_SET = EVAL / "fresh5-pdfs.jsonl"
 OLDER_SETS = (CORPUS_SET, PDF_SET, EVAL / "questions.jsonl")
 SPECS = ROOT / "tests" / "data" / "pdfspec"
 FRESH4_SPECS = ROOT / "tests" / "data" / "pdfspec-fresh4"
+FRESH5_SPECS = ROOT / "tests" / "data" / "pdfspec-fresh5"
 BSG = "BSG_2014_adult_coeliac_disease_Gut.pdf"
 SEED = "ioguide-unseen-v1"
 STYLES = {"typo", "abbrev", "no-qmark", "case", "two-part", "plain"}
@@ -314,3 +317,110 @@ def test_fresh4_spec_pdf_facts_are_on_the_expected_page(fresh4_pdf_questions):
 
 def test_fresh4_bsg_facts_are_on_the_expected_page(fresh4_pdf_questions):
     assert _check_bsg_facts(fresh4_pdf_questions) >= 15
+
+
+# The fresh5 sets (issue 15, fourth round): written after fresh4 had been tuned on, over three more new generated PDFs
+# (tests/data/pdfspec-fresh5), new BSG questions and new corpus questions. The corpus set is written on another branch
+# (h-q7c); until it is merged its tests skip, naming the missing file.
+
+ALL_OLDER_SETS = (*OLDER_SETS, FRESH_CORPUS_SET, FRESH_PDF_SET, FRESH4_CORPUS_SET, FRESH4_PDF_SET)
+NEAR_COPY_JACCARD = 0.8  # word-set overlap from which a question counts as a rewording of an older one
+
+
+def _words(question: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9]+", question.lower()))
+
+
+def _jaccard(a: set[str], b: set[str]) -> float:
+    return len(a & b) / len(a | b) if a | b else 1.0
+
+
+def _check_fresh5_fields(qs, prefix: str, min_size: int) -> None:
+    assert len(qs) >= min_size, f"{prefix}: {len(qs)} questions, at least {min_size} expected"
+    unanswerable = sum(q.type == "unanswerable" for q in qs)
+    assert unanswerable / len(qs) >= 0.25, f"{prefix}: only {unanswerable} of {len(qs)} unanswerable"
+    assert {q.type for q in qs} == TYPES, prefix
+    for q in qs:
+        assert q.id.startswith(prefix), q.id
+        assert q.extra.get("style") in STYLES, q.id
+        assert q.extra.get("split") == "fresh5", q.id
+        assert len(q.expected_sources) == 1, q.id
+        assert q.reference_answer, q.id
+        if q.type == "answerable":
+            assert 1 <= len(q.answer_facts) <= 2, f"{q.id}: {len(q.answer_facts)} facts (1 or 2 expected)"
+        else:
+            assert not q.answer_facts, f"{q.id}: an unanswerable question has facts"
+
+
+def _check_not_copied(questions) -> None:
+    older = [q.question for path in ALL_OLDER_SETS for q in _load(path)]
+    squashed = {_squashed(text) for text in older}
+    copies = [q.id for q in questions if _squashed(q.question) in squashed]
+    assert not copies, f"fresh5 questions copied from an older set: {copies}"
+    older_words = [_words(text) for text in older]
+    near = [(q.id, text) for q in questions for words, text in zip(older_words, older, strict=True)
+            if _jaccard(_words(q.question), words) >= NEAR_COPY_JACCARD]
+    assert not near, f"fresh5 questions that reword an older one: {near[:5]}"
+
+
+@pytest.fixture(scope="module")
+def fresh5_pdf_questions():
+    return _load(FRESH5_PDF_SET)
+
+
+@pytest.fixture(scope="module")
+def fresh5_corpus_questions():
+    if not FRESH5_CORPUS_SET.exists():
+        pytest.skip(f"{FRESH5_CORPUS_SET.relative_to(ROOT)} is not here yet (written on branch h-q7c, merged later)")
+    return _load(FRESH5_CORPUS_SET)
+
+
+def _older_ids() -> set[str]:
+    return {q.id for path in (CORPUS_SET, PDF_SET, *ALL_OLDER_SETS[3:]) for q in _load(path)}
+
+
+def test_fresh5_pdf_sizes_shares_and_fields(fresh5_pdf_questions):
+    _check_fresh5_fields(fresh5_pdf_questions, "f5p-", 110)
+    ids = [q.id for q in fresh5_pdf_questions]
+    assert len(ids) == len(set(ids)), [i for i, n in Counter(ids).items() if n > 1]
+    assert not _older_ids() & set(ids)
+    assert STYLES <= {q.extra["style"] for q in fresh5_pdf_questions}
+    files = Counter(q.expected_sources[0]["file"] for q in fresh5_pdf_questions)
+    new_pdfs = _spec_pages(FRESH5_SPECS)
+    assert set(files) == {*new_pdfs, BSG}, files
+    assert all(files[name] >= 30 for name in new_pdfs), files
+    assert 10 <= files[BSG] <= 20, files
+    old_pdfs = {*_spec_pages(), *_spec_pages(FRESH4_SPECS)}
+    assert not old_pdfs & set(new_pdfs), "fresh5 PDFs must be new documents"
+
+
+def test_fresh5_pdf_questions_are_not_copies_of_older_ones(fresh5_pdf_questions):
+    _check_not_copied(fresh5_pdf_questions)
+
+
+def test_fresh5_spec_pdf_facts_are_on_the_expected_page(fresh5_pdf_questions):
+    _check_spec_pdf_facts(fresh5_pdf_questions, FRESH5_SPECS, n_specs=3)
+
+
+def test_fresh5_bsg_facts_are_on_the_expected_page(fresh5_pdf_questions):
+    assert _check_bsg_facts(fresh5_pdf_questions) >= 10
+
+
+def test_fresh5_corpus_sizes_shares_and_fields(fresh5_corpus_questions, fresh5_pdf_questions):
+    _check_fresh5_fields(fresh5_corpus_questions, "f5c-", 120)
+    ids = [q.id for q in fresh5_corpus_questions + fresh5_pdf_questions]
+    assert len(ids) == len(set(ids)), [i for i, n in Counter(ids).items() if n > 1]
+    assert not _older_ids() & set(ids)
+    docs = Counter(q.expected_sources[0].get("doc_id") for q in fresh5_corpus_questions)
+    assert None not in docs, "every fresh5 corpus question names a corpus doc_id"
+    assert len(docs) >= 20, f"fresh5 corpus set covers only {len(docs)} documents"
+
+
+def test_fresh5_corpus_questions_are_not_copies_of_older_ones(fresh5_corpus_questions, fresh5_pdf_questions):
+    _check_not_copied(fresh5_corpus_questions)
+    pdf_questions = {_squashed(q.question) for q in fresh5_pdf_questions}
+    assert not [q.id for q in fresh5_corpus_questions if _squashed(q.question) in pdf_questions]
+
+
+def test_fresh5_corpus_facts_are_in_the_expected_document(fresh5_corpus_questions):
+    _check_corpus_facts(fresh5_corpus_questions)
