@@ -306,3 +306,128 @@ def test_fresh4_a_bad_item_is_refused_naming_it(builder4, monkeypatch, tmp_path,
     with pytest.raises(SystemExit) as exc:
         builder4.build()
     assert "t-" in str(exc.value) and expected in str(exc.value)
+
+
+# --- fresh5: the fresh4 generated PDFs (frozen chunks) and SciFact abstracts fresh4 does not use, read from ../shared
+# at build time; every answer hand-written (corpus/eval/verify/build_fresh5.py, paraphrases-fresh5.yaml) ---
+
+
+@pytest.fixture(scope="module")
+def builder5():
+    return _load_builder("build_fresh5")
+
+
+@pytest.fixture(scope="module")
+def rows5(builder5, tmp_path_factory) -> list[dict]:
+    """fresh5 as the command line writes it, checked to be byte-identical to a second, in-process build."""
+    need_shared(*SCIFACT)
+    out = tmp_path_factory.mktemp("fresh5") / "answers-fresh5.jsonl"
+    _built_by_cli(builder5, "build_fresh5", out)
+    return [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+
+
+def test_fresh5_rows_carry_what_bench_verify_reads(rows5):
+    ids = [r["id"] for r in rows5]
+    assert len(ids) == len(set(ids))
+    for row in rows5:
+        assert row["split"] == "fresh5" and row["label"] in ("true", "false") and row["kind"], row["id"]
+        assert len(row["passages"]) >= 2, row["id"]
+        assert [p["n"] for p in row["passages"]] == list(range(1, len(row["passages"]) + 1)), row["id"]
+        cited = {int(n) for n in MARKER.findall(row["answer"])}
+        assert cited and cited <= {p["n"] for p in row["passages"]} and "[x" not in row["answer"], row["id"]
+
+
+def test_fresh5_has_the_asked_counts_kinds_and_sources(builder5, rows5):
+    true = [r for r in rows5 if r["label"] == "true"]
+    false = [r for r in rows5 if r["label"] == "false"]
+    assert len(true) >= 150 and len(false) >= 250
+    assert set(Counter(r["kind"] for r in true)) == builder5.KINDS
+    kinds = Counter(r["kind"] for r in false)
+    assert set(kinds) == builder5.HAND_KINDS and min(kinds.values()) >= 10, kinds
+    # More weight than fresh4 on the kinds a rule-based verifier finds hard.
+    hard = ("hand_terms_swapped", "hand_direction_reversed", "hand_neighbour_figure", "hand_qualifier_dropped")
+    assert sum(kinds[k] for k in hard) >= 0.4 * len(false)
+    by_id = {r["id"]: r for r in true}
+    items = {item["id"]: item for item in builder5.load_items()}
+    for row in false:
+        base = by_id[items[row["id"]]["of"]]
+        assert row["passages"] == base["passages"] and row["answer"] != base["answer"], row["id"]
+    sources = Counter("scifact" if item["passages"][0][0].startswith("scifact:") else "pdf"
+                      for item in items.values() if item.get("label", "true") == "true")
+    assert sources["scifact"] >= 0.3 * len(true) and sources["pdf"] >= 0.3 * len(true)
+
+
+def test_fresh5_frozen_chunks_are_what_the_product_stores_from_the_pdfs(builder5):
+    """The frozen chunks are the real loader's and chunker's output for the three generated PDFs (if ingestion
+    changes, this fails and the items on the changed chunks must be re-read before re-freezing)."""
+    pdfs = sorted(builder5.OWN_PDFS.glob("*.pdf"))
+    assert [p.name for p in pdfs] == ["biopsy-quality-audit.pdf", "implanted-port-leaflet.pdf",
+                                      "lung-ablation-standards.pdf"]
+    assert builder5.fresh3.chunk_files(pdfs) == builder5.own_chunks()
+    assert not {c["source"] for c in builder5.own_chunks()} & builder5.earlier_sources()
+
+
+def test_no_committed_set_file_holds_a_fresh5_scifact_sentence(builder5):
+    need_shared(*SCIFACT)
+    wanted = set(builder5.scifact_ids(builder5.load_items()))
+    sentences = set()
+    with (ROOT.parent / "shared").joinpath(*SCIFACT).open(encoding="utf-8") as fh:
+        for line in fh:
+            row = json.loads(line)
+            if row["_id"] in wanted:
+                sentences.update(s for s in re.split(r"(?<=[.;])\s+", row["text"]) if len(s) > 60)
+    assert len(sentences) > 80
+    for path in sorted(p for p in VERIFY.iterdir() if p.is_file() and p.suffix in {".jsonl", ".yaml", ".md", ".py",
+                                                                                   ".sha256"}):
+        text = path.read_text(encoding="utf-8")
+        assert not [s for s in sentences if s in text], path.name
+
+
+def test_fresh5_without_shared_names_the_missing_file(builder5, monkeypatch, tmp_path):
+    absent = tmp_path / "shared" / "data" / "scifact" / "corpus.jsonl"
+    monkeypatch.setattr(builder5, "SCIFACT", absent)
+    with pytest.raises(SystemExit) as exc:
+        builder5.build()
+    assert "../shared" in str(exc.value) and str(absent) in str(exc.value)
+
+
+def test_fresh5_a_changed_scifact_chunk_stops_the_build_naming_its_items(builder5, monkeypatch, tmp_path):
+    need_shared(*SCIFACT)
+    lines = builder5.DIGESTS.read_text(encoding="utf-8").splitlines()
+    first = next(i for i, line in enumerate(lines) if not line.startswith("#") and line.split()[2] != "-")
+    value, source, ids = lines[first].split()
+    lines[first] = f"{'0' * len(value)} {source} {ids}"
+    changed = tmp_path / builder5.DIGESTS.name
+    changed.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    monkeypatch.setattr(builder5, "DIGESTS", changed)
+    with pytest.raises(SystemExit) as exc:
+        builder5.build()
+    assert ids.split(",")[0] in str(exc.value) and "chunker's output" in str(exc.value)
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("- {id: t-1, kind: synonym, passages: [[scifact:4983, \"one two three four five six seven eight nine ten eleven"
+     " twelve thirteen\"]], answer: \"Claim [1].\"}\n", "13 words"),
+    ("- {id: t-1, kind: synonym, passages: [[x, \"y\"]], answer: \"Claim [1].\"}\n"
+     "- {id: t-2, of: t-1, label: \"false\", kind: hand_number_changed, answer: \"Claim [1].\"}\n", "`why`"),
+    ("- {id: t-1, kind: guessed, passages: [[x, \"y\"]], answer: \"Claim [1].\"}\n", "is not one of"),
+    ("- {id: t-1, kind: synonym, passages: [[scifact:22922353, \"weight\"]], answer: \"Claim [1].\"}\n",
+     "one fresh4 uses"),
+])
+def test_fresh5_a_bad_item_is_refused_naming_it(builder5, monkeypatch, tmp_path, text, expected):
+    if "fresh4 uses" in expected:
+        need_shared(*SCIFACT)
+    yaml_file = tmp_path / "paraphrases-fresh5.yaml"
+    yaml_file.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(builder5, "YAML", yaml_file)
+    with pytest.raises(SystemExit) as exc:
+        builder5.build()
+    assert "t-" in str(exc.value) and expected in str(exc.value)
+
+
+def test_fresh5_a_passage_of_a_file_an_earlier_set_froze_is_refused(builder5, monkeypatch):
+    need_shared(*SCIFACT)
+    monkeypatch.setattr(builder5, "earlier_sources", lambda: {"lung-ablation-standards.pdf"})
+    with pytest.raises(SystemExit) as exc:
+        builder5.build()
+    assert "f5-la-" in str(exc.value) and "earlier verifier set" in str(exc.value)
