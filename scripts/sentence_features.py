@@ -1,6 +1,6 @@
 """Train the answer step's sentence ranker on DEV questions only and write ioguide/data/sentence_ranker.json.
 
-Usage: python scripts/sentence_features.py INDEX SET[:SPLIT] ... [+ INDEX SET[:SPLIT] ...] [--write]
+Usage: python scripts/sentence_features.py INDEX SET[:SPLIT] ... [+ INDEX SET[:SPLIT] ...] [--write | --out FILE]
   Each INDEX is followed by the question sets asked over it (the corpus sets over the corpus index, the PDF set
   over the PDF index); groups are joined with a lone "+".
   Every sentence of the passages retrieved for an answerable question is one example, labelled 1 when it holds
@@ -62,7 +62,13 @@ def groups_of(args: list[str]) -> list[tuple[str, list[str]]]:
 
 
 def main() -> None:
-    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    out = RANKER_FILE
+    argv = sys.argv[1:]
+    if "--out" in argv:  # write the weights elsewhere (a leave-one-set-out trial), implies --write
+        i = argv.index("--out")
+        out = Path(argv[i + 1])
+        argv = argv[:i] + ["--write"] + argv[i + 2:]
+    args = [a for a in argv if not a.startswith("--")]
     xs, ys, groups = [], [], []
     oracle = n_questions = 0
     g = 0
@@ -105,14 +111,14 @@ def main() -> None:
     p = score
     top_right = sum(int(y[groups_arr == g][np.argmax(p[groups_arr == g])]) for g in set(groups))
     print(f"top sentence holds a fact for {top_right} of {len(set(groups))} questions (training fit)")
-    if "--write" in sys.argv:
-        RANKER_FILE.write_text(json.dumps({
+    if "--write" in argv:
+        out.write_text(json.dumps({
             "features": list(FEATURES), "weights": weights, "intercept": intercept,
             "trained_on": [s for _index, sets in groups_of(args) for s in sets],
             "examples": int(len(y)), "positives": int(y.sum()),
             "model": "listwise (softmax over each question's sentences, L2 0.01) weights, scaled to a probability by "
                      "a one-feature sklearn LogisticRegression(class_weight='balanced')"}, indent=2) + "\n")
-        print(f"Wrote {RANKER_FILE}")
+        print(f"Wrote {out}")
 
 
 if __name__ == "__main__":

@@ -4,6 +4,8 @@ Usage: python scripts/tune_answer.py INDEX SET[:SPLIT] ... [+ INDEX SET[:SPLIT] 
   SET:SPLIT keeps one split of a set ("corpus/eval/unseen-corpus.jsonl:dev"); a set without :SPLIT is used whole.
   "+" starts a group over another index (the PDF sets over the PDF index); retrievals are cached per index.
   --each prints a line per set (with the share of all questions right and the wrong-answer rate) before the total.
+  --counts prints, per set, right / wrong / false abstentions of the answerable questions and abstained /
+  answered unanswerable ones (runs/tune-last.jsonl holds every row, tagged with its set, for comparing two runs).
   --failures prints every wrong answer; --grid tries a small grid of the answer constants and prints the best.
 Prints fact accuracy, false abstention, abstention on unanswerable and answer length for the selection.
 """
@@ -77,6 +79,8 @@ def main() -> None:
             questions = load([spec])
             retrievals = retrievals_for(assistant, questions, cache)
             summary, set_rows = run(assistant, questions, retrievals)
+            for r in set_rows:
+                r["set"] = spec
             rows += set_rows
             if "--each" in sys.argv:
                 print(f"{Path(spec).name:28s} " + " ".join(f"{k} {summary.get(k)}" for k in KEYS))
@@ -86,11 +90,27 @@ def main() -> None:
     Path("runs").mkdir(exist_ok=True)
     Path("runs/tune-last.jsonl").write_text("".join(json.dumps(r, default=str) + "\n" for r in rows))
     print(f"{'all':28s} " + " ".join(f"{k} {summary.get(k)}" for k in KEYS))
+    if "--counts" in sys.argv:
+        print_counts(rows)
     if "--failures" in sys.argv:
         for r in rows:
             if not r["correct"]:
                 print(f"\n## {r['id']} [{r.get('question_kind', '')}] {r['question']}\n   expect: "
                       f"{r['expected_facts'] or 'abstain'}\n   got: {r['answer'][:600]}")
+
+
+def print_counts(rows: list[dict]) -> None:
+    """Per set: right, wrong and false abstentions of the answerable questions; abstained and answered (a wrong
+    answer) of the unanswerable ones."""
+    for spec in dict.fromkeys(r["set"] for r in rows):
+        mine = [r for r in rows if r["set"] == spec]
+        ans = [r for r in mine if r["answerable"]]
+        un = [r for r in mine if not r["answerable"]]
+        right = sum(r["correct"] and not r["abstained"] for r in ans)
+        fa = sum(r["abstained"] for r in ans)
+        abst = sum(r["abstained"] for r in un)
+        print(f"{Path(spec).name:28s} right {right}/{len(ans)} wrong {len(ans) - right - fa} false-abstention {fa} "
+              f"abstained {abst}/{len(un)} unanswerable-answered {len(un) - abst}")
 
 
 def grid(assistant: Assistant, questions, retrievals) -> None:
