@@ -24,7 +24,6 @@ from .quantities import (
     conflicting_ranges,
     describe,
     list_counts,
-    missing_bounds,
     missing_quantities,
     quantities,
 )
@@ -41,6 +40,7 @@ from .verify_align import (
     unknown_identifiers,
 )
 from .verify_bind import misbound_figures
+from .verify_bounds import missing_bounds
 from .verify_negation import NEGATION as _NEGATION
 from .verify_negation import STRONG_NEGATION as _STRONG_NEGATION
 from .verify_negation import negation_before, negation_pairs, negation_scopes
