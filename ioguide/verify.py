@@ -46,7 +46,7 @@ from .verify_negation import STRONG_NEGATION as _STRONG_NEGATION
 from .verify_negation import negation_before, negation_pairs, negation_scopes
 from .verify_quotes import WordVectors, coverage, list_sizes, near_terms, quote_spans
 from .verify_terms import FILLER as _FILLER
-from .verify_terms import abbreviations
+from .verify_terms import STANDARD_ABBREVIATIONS, abbreviations
 from .verify_terms import canonical as _canonical
 from .verify_terms import claim_terms as _claim_terms
 from .verify_terms import framing as _framing
@@ -216,6 +216,7 @@ def _numbers_bound(claim: str, quote: str, exempt: frozenset[float] = frozenset(
     for number, words in _number_contexts(quote, NUMBER_WINDOW_QUOTE, bounded=True):
         q_ctx.setdefault(number, set()).update(words)
         q_ctx[number].update(t for abbr in words & (defined or {}).keys() for t in (defined or {})[abbr])
+        q_ctx[number].update(abbr for abbr, long_form in (defined or {}).items() if long_form <= words)
     # a label's number ("standard 1", "grade 2") is bound to its words by _swapped_labels, over the whole passage
     labelled = {f"{float(n):g}" for m in _LABEL.finditer(claim) for n in re.findall(r"\d+", m.group(2))}
     for number, words in _number_contexts(claim, NUMBER_WINDOW_CLAIM):
@@ -517,7 +518,7 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         best: tuple[float, float, int, int] | None = None  # the best quote that also shows the claim's labels
         closest: tuple[float, bool] | None = None  # the best quote whatever its negations, and whether they agree
         context = _terms(header)
-        defined = abbreviations(chunk.text)
+        defined = {**{a: set(long) for a, long in STANDARD_ABBREVIATIONS.items()}, **abbreviations(chunk.text)}
         # each clause of the claim on its own, for a claim that merges sentences too far apart for one quote
         parts = [(part, _claim_terms(part)) for part in _CLAUSE.split(body)]
         parts = [(part, t, [q for q in quantities(part, carry=False) if q.dim is not None or q.raw not in counts])
