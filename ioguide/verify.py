@@ -119,6 +119,7 @@ def _labels(text: str, expand: bool = True) -> set[str]:
 
 
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+")
+_NO_GROUP = re.compile(r"\bno-([^\W\d_]+)", re.I)
 
 
 _LEAD_LABEL = re.compile(r"\s*\(\s*(" + _LABEL.pattern + r")\s*\)[\s.;,]*", re.I)
@@ -250,7 +251,12 @@ def _negation_agrees(claim: str, claim_terms: set[str], quote: str, near: dict[s
     by_clause = _negation_by_clause(claim, quote, near)
     if by_clause == "dropped":
         return False
-    c_after = [c | {s for t in c for s in near.get(t, ())} for c in negation_scopes(claim)]
+    # each negated claim clause restates a negated quote part, with as many negations of its own
+    if by_clause == "kept" and not reworded_negation(claim) and len(_NEGATION.findall(claim)) >= max(
+            1, len(_NEGATION.findall(quote))):
+        return True
+    groups = {_stem(w) for w in _NO_GROUP.findall(quote)}  # "35% no-statin" names a group: "no statin" restates it
+    c_after = [c | {s for t in c for s in near.get(t, ())} for c in negation_scopes(claim) if not c or not c <= groups]
     q_scopes = negation_scopes(quote)
     paired, covered = negation_pairs(c_after, q_scopes, negation_before(quote))
     c_scopes = list(c_after)
