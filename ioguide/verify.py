@@ -41,6 +41,7 @@ from .verify_align import (
 )
 from .verify_bind import misbound_figures
 from .verify_bounds import missing_bounds
+from .verify_direction import reversed_directions
 from .verify_negation import NEGATION as _NEGATION
 from .verify_negation import STRONG_NEGATION as _STRONG_NEGATION
 from .verify_negation import negation_before, negation_pairs, negation_scopes
@@ -486,6 +487,11 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         exchanged = list(dict.fromkeys(swapped_terms(body, text) + swapped_sides(body, text)))
         if exchanged:
             failures.setdefault(id(claim), f"swaps {', '.join(exchanged)} between the statements of passage {p + 1}")
+            continue
+        turned = reversed_directions(body, text)
+        if turned:
+            failures.setdefault(id(claim), f"says {', '.join(repr(c) for c, _w in turned)} where passage {p + 1} says "
+                                           f"{', '.join(repr(w) for _c, w in turned)}")
             continue
         terms = _claim_terms(body)
         dropped = dropped_negative_words(terms, _NEGATION.search(body) is not None, text)
