@@ -24,7 +24,6 @@ from .quantities import (
     conflicting_ranges,
     describe,
     list_counts,
-    missing_bounds,
     missing_quantities,
     quantities,
 )
@@ -41,12 +40,14 @@ from .verify_align import (
     unknown_identifiers,
 )
 from .verify_bind import misbound_figures
+from .verify_bounds import missing_bounds
+from .verify_direction import reversed_directions
 from .verify_negation import NEGATION as _NEGATION
 from .verify_negation import STRONG_NEGATION as _STRONG_NEGATION
 from .verify_negation import negation_before, negation_pairs, negation_scopes
 from .verify_quotes import WordVectors, coverage, list_sizes, near_terms, quote_spans
 from .verify_terms import FILLER as _FILLER
-from .verify_terms import abbreviations
+from .verify_terms import STANDARD_ABBREVIATIONS, abbreviations
 from .verify_terms import canonical as _canonical
 from .verify_terms import claim_terms as _claim_terms
 from .verify_terms import framing as _framing
@@ -119,6 +120,7 @@ def _labels(text: str, expand: bool = True) -> set[str]:
 
 
 _TOKEN = re.compile(r"\d+(?:\.\d+)?|[^\W\d_]+")
+_NO_GROUP = re.compile(r"\bno-([^\W\d_]+)", re.I)
 
 
 _LEAD_LABEL = re.compile(r"\s*\(\s*(" + _LABEL.pattern + r")\s*\)[\s.;,]*", re.I)
@@ -216,6 +218,7 @@ def _numbers_bound(claim: str, quote: str, exempt: frozenset[float] = frozenset(
     for number, words in _number_contexts(quote, NUMBER_WINDOW_QUOTE, bounded=True):
         q_ctx.setdefault(number, set()).update(words)
         q_ctx[number].update(t for abbr in words & (defined or {}).keys() for t in (defined or {})[abbr])
+        q_ctx[number].update(abbr for abbr, long_form in (defined or {}).items() if long_form <= words)
     # a label's number ("standard 1", "grade 2") is bound to its words by _swapped_labels, over the whole passage
     labelled = {f"{float(n):g}" for m in _LABEL.finditer(claim) for n in re.findall(r"\d+", m.group(2))}
     for number, words in _number_contexts(claim, NUMBER_WINDOW_CLAIM):
@@ -249,7 +252,12 @@ def _negation_agrees(claim: str, claim_terms: set[str], quote: str, near: dict[s
     by_clause = _negation_by_clause(claim, quote, near)
     if by_clause == "dropped":
         return False
-    c_after = [c | {s for t in c for s in near.get(t, ())} for c in negation_scopes(claim)]
+    # each negated claim clause restates a negated quote part, with as many negations of its own
+    if by_clause == "kept" and not reworded_negation(claim) and len(_NEGATION.findall(claim)) >= max(
+            1, len(_NEGATION.findall(quote))):
+        return True
+    groups = {_stem(w) for w in _NO_GROUP.findall(quote)}  # "35% no-statin" names a group: "no statin" restates it
+    c_after = [c | {s for t in c for s in near.get(t, ())} for c in negation_scopes(claim) if not c or not c <= groups]
     q_scopes = negation_scopes(quote)
     paired, covered = negation_pairs(c_after, q_scopes, negation_before(quote))
     c_scopes = list(c_after)
@@ -480,6 +488,11 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         if exchanged:
             failures.setdefault(id(claim), f"swaps {', '.join(exchanged)} between the statements of passage {p + 1}")
             continue
+        turned = reversed_directions(body, text)
+        if turned:
+            failures.setdefault(id(claim), f"says {', '.join(repr(c) for c, _w in turned)} where passage {p + 1} says "
+                                           f"{', '.join(repr(w) for _c, w in turned)}")
+            continue
         terms = _claim_terms(body)
         dropped = dropped_negative_words(terms, _NEGATION.search(body) is not None, text)
         if dropped:
@@ -517,7 +530,7 @@ def verify_claims(claims: list[Claim], hits: list[Hit], n_shown: int, embedder, 
         best: tuple[float, float, int, int] | None = None  # the best quote that also shows the claim's labels
         closest: tuple[float, bool] | None = None  # the best quote whatever its negations, and whether they agree
         context = _terms(header)
-        defined = abbreviations(chunk.text)
+        defined = {**{a: set(long) for a, long in STANDARD_ABBREVIATIONS.items()}, **abbreviations(chunk.text)}
         # each clause of the claim on its own, for a claim that merges sentences too far apart for one quote
         parts = [(part, _claim_terms(part)) for part in _CLAUSE.split(body)]
         parts = [(part, t, [q for q in quantities(part, carry=False) if q.dim is not None or q.raw not in counts])

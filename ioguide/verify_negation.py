@@ -11,9 +11,9 @@ from .verify_terms import FILLER, stem
 
 # "no"/"not" before a comparative ("no thicker than 3 mm", "not more than") states a bound, judged with the
 # numbers (quantities.comparators), not a negation; "rather than" negates what follows it.
-# "not only A but also B", "with or without", "whether or not" negate nothing.
+# "not only A but also B", "with or without", "whether or not" negate nothing; nor does a group named "no-statin".
 NEGATION = re.compile(r"(?<!\bwith or )(?<!\bwhether or )"
-                       r"\b(not|no|never|none|cannot|without|neither|nor|rather than)\b"
+                       r"\b(not|no(?!-)|never|none|cannot|without|neither|nor|rather than)\b"
                        r"(?!\s+\w+er\s+than\b|\s+(?:more|less|fewer)\s+than\b|\s+only\b)|(n't)\b", re.I)
 STRONG_NEGATION = {"not", "n't", "cannot", "never"}
 

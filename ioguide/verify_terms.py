@@ -100,6 +100,12 @@ def words(text: str) -> set[str]:
             and t not in UNITS}
 
 
+# Abbreviations of statistics that abstracts use without defining them ("95% CI 0.59 to 1.06" for "95% confidence
+# interval 0.59 to 1.06"); "OR" is left out, being the word "or" as well.
+STANDARD_ABBREVIATIONS = {abbr: frozenset(stem(w) for w in long_form.split()) for abbr, long_form in (
+    ("ci", "confidence interval"), ("rr", "relative risk"), ("hr", "hazard ratio"), ("sd", "standard deviation"),
+    ("iqr", "interquartile range"), ("bmi", "body mass index"))}
+
 _DEFINED = re.compile(r"((?:[^\W\d_][\w-]*\s+){1,8})\((?P<abbr>[A-Z][A-Za-z0-9-]{1,9})\)")
 
 
