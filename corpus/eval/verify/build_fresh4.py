@@ -219,29 +219,33 @@ def find(chunks: list[dict], cited: str, item_id: str, label: str, fragment: str
     return chunk
 
 
-def check_item(item: dict, seen: set[str]) -> None:
+def check_item(item: dict, seen: set[str], yaml_name: str = YAML.name, labels: str = r"bsg|scifact:\d+|[a-z0-9-]+",
+               labels_are: str = "bsg, scifact:<_id> or a corpus file's stem",
+               third_party=lambda label: label == "bsg" or label.startswith("scifact:")) -> None:
+    """Refuse an item with a missing field, a duplicate id, an unknown kind, a corruption without its true item or
+    its `why`, a passage label outside `labels`, a third-party fragment over MAX_FRAGMENT_WORDS words, or no marker
+    (fresh5 passes its own yaml name and label rules)."""
     item_id = item.get("id", "?")
     missing = [k for k in ("id", "kind", "answer") if not item.get(k)]
     if missing:
-        raise SystemExit(f"{YAML.name}, item {item_id}: missing field(s) {', '.join(missing)}")
+        raise SystemExit(f"{yaml_name}, item {item_id}: missing field(s) {', '.join(missing)}")
     if item_id in seen:
-        raise SystemExit(f"{YAML.name}: duplicate id {item_id!r}")
+        raise SystemExit(f"{yaml_name}: duplicate id {item_id!r}")
     if item.get("label", "true") == "false":
         if item["kind"] not in HAND_KINDS or item.get("of") not in seen or not item.get("why"):
-            raise SystemExit(f"{YAML.name}, {item_id}: a corruption needs a kind among {', '.join(sorted(HAND_KINDS))}"
+            raise SystemExit(f"{yaml_name}, {item_id}: a corruption needs a kind among {', '.join(sorted(HAND_KINDS))}"
                              ", `of` naming a true item listed before it, and `why` it is false")
     else:
         if item["kind"] not in KINDS:
-            raise SystemExit(f"{YAML.name}, {item_id}: kind {item['kind']!r} is not one of {', '.join(sorted(KINDS))}")
+            raise SystemExit(f"{yaml_name}, {item_id}: kind {item['kind']!r} is not one of {', '.join(sorted(KINDS))}")
         for label, fragment in item.get("passages", []):
-            if not re.fullmatch(r"bsg|scifact:\d+|[a-z0-9-]+", label):
-                raise SystemExit(f"{YAML.name}, {item_id}: passage label {label!r} is not bsg, scifact:<_id> or a "
-                                 "corpus file's stem")
-            if (label == "bsg" or label.startswith("scifact:")) and len(fragment.split()) > MAX_FRAGMENT_WORDS:
-                raise SystemExit(f"{YAML.name}, {item_id}: the fragment {fragment!r} has {len(fragment.split())} "
+            if not re.fullmatch(labels, label):
+                raise SystemExit(f"{yaml_name}, {item_id}: passage label {label!r} is not {labels_are}")
+            if third_party(label) and len(fragment.split()) > MAX_FRAGMENT_WORDS:
+                raise SystemExit(f"{yaml_name}, {item_id}: the fragment {fragment!r} has {len(fragment.split())} "
                                  f"words; locate a third-party passage with at most {MAX_FRAGMENT_WORDS}")
     if not _ANY_MARKER.findall(item["answer"]):
-        raise SystemExit(f"{YAML.name}, {item_id}: the answer has no [n] marker")
+        raise SystemExit(f"{yaml_name}, {item_id}: the answer has no [n] marker")
 
 
 def build() -> list[dict]:

@@ -153,29 +153,8 @@ def find(chunks: list[dict], earlier: set[str], item_id: str, label: str, fragme
 
 
 def check_item(item: dict, seen: set[str]) -> None:
-    item_id = item.get("id", "?")
-    missing = [k for k in ("id", "kind", "answer") if not item.get(k)]
-    if missing:
-        raise SystemExit(f"{YAML.name}, item {item_id}: missing field(s) {', '.join(missing)}")
-    if item_id in seen:
-        raise SystemExit(f"{YAML.name}: duplicate id {item_id!r}")
-    if item.get("label", "true") == "false":
-        if item["kind"] not in HAND_KINDS or item.get("of") not in seen or not item.get("why"):
-            raise SystemExit(f"{YAML.name}, {item_id}: a corruption needs a kind among {', '.join(sorted(HAND_KINDS))}"
-                             ", `of` naming a true item listed before it, and `why` it is false")
-    else:
-        if item["kind"] not in KINDS:
-            raise SystemExit(f"{YAML.name}, {item_id}: kind {item['kind']!r} is not one of {', '.join(sorted(KINDS))}")
-        for label, fragment in item.get("passages", []):
-            if not re.fullmatch(r"scifact:\d+|[a-z0-9-]+", label):
-                raise SystemExit(f"{YAML.name}, {item_id}: passage label {label!r} is not scifact:<_id> or a "
-                                 "generated PDF's stem")
-            if label.startswith("scifact:") and len(fragment.split()) > MAX_FRAGMENT_WORDS:
-                raise SystemExit(f"{YAML.name}, {item_id}: the fragment {fragment!r} has {len(fragment.split())} "
-                                 f"words; locate a third-party passage with at most {MAX_FRAGMENT_WORDS}")
-    if not _ANY_MARKER.findall(item["answer"]):
-        raise SystemExit(f"{YAML.name}, {item_id}: the answer has no [n] marker")
-
+    fresh4.check_item(item, seen, YAML.name, r"scifact:\d+|[a-z0-9-]+", "scifact:<_id> or a generated PDF's stem",
+                      lambda label: label.startswith("scifact:"))
 
 def corrupted_row(item: dict, shown_for: dict[str, tuple[dict, dict]]) -> dict:
     number, base = shown_for[item["of"]]
