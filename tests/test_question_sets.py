@@ -320,8 +320,8 @@ def test_fresh4_bsg_facts_are_on_the_expected_page(fresh4_pdf_questions):
 
 
 # The fresh5 sets (issue 15, fourth round): written after fresh4 had been tuned on, over three more new generated PDFs
-# (tests/data/pdfspec-fresh5), new BSG questions and new corpus questions. The corpus set is written on another branch
-# (h-q7c); until it is merged its tests skip, naming the missing file.
+# (tests/data/pdfspec-fresh5), new BSG questions and new corpus questions (written on two branches, h-q7p and h-q7c; a
+# missing set file makes its tests skip, naming the file).
 
 ALL_OLDER_SETS = (*OLDER_SETS, FRESH_CORPUS_SET, FRESH_PDF_SET, FRESH4_CORPUS_SET, FRESH4_PDF_SET)
 NEAR_COPY_JACCARD = 0.8  # word-set overlap from which a question counts as a rewording of an older one

@@ -252,20 +252,25 @@ def test_fresh4_default_answer_file_is_git_ignored(builder4):
     assert subprocess.run(["git", "check-ignore", "-q", str(relative)], cwd=ROOT).returncode == 0
 
 
-def test_no_committed_set_file_holds_a_scifact_sentence(builder4):
+def assert_no_scifact_sentence_committed(builder, min_chars: int, at_least: int) -> None:
+    """No committed file of corpus/eval/verify holds a sentence (of min_chars or more) of the abstracts the set uses."""
     need_shared(*SCIFACT)
-    wanted = set(builder4.scifact_ids(builder4.load_items()))
+    wanted = set(builder.scifact_ids(builder.load_items()))
     sentences = set()
     with (ROOT.parent / "shared").joinpath(*SCIFACT).open(encoding="utf-8") as fh:
         for line in fh:
             row = json.loads(line)
             if row["_id"] in wanted:
-                sentences.update(s for s in re.split(r"(?<=[.;])\s+", row["text"]) if len(s) > 80)
-    assert len(sentences) > 100
+                sentences.update(s for s in re.split(r"(?<=[.;])\s+", row["text"]) if len(s) > min_chars)
+    assert len(sentences) > at_least
     for path in sorted(p for p in VERIFY.iterdir() if p.is_file() and p.suffix in {".jsonl", ".yaml", ".md", ".py",
                                                                                    ".sha256"}):
         text = path.read_text(encoding="utf-8")
         assert not [s for s in sentences if s in text], path.name
+
+
+def test_no_committed_set_file_holds_a_scifact_sentence(builder4):
+    assert_no_scifact_sentence_committed(builder4, 80, 100)
 
 
 def test_fresh4_without_shared_names_the_missing_file(builder4, monkeypatch, tmp_path):
@@ -368,19 +373,7 @@ def test_fresh5_frozen_chunks_are_what_the_product_stores_from_the_pdfs(builder5
 
 
 def test_no_committed_set_file_holds_a_fresh5_scifact_sentence(builder5):
-    need_shared(*SCIFACT)
-    wanted = set(builder5.scifact_ids(builder5.load_items()))
-    sentences = set()
-    with (ROOT.parent / "shared").joinpath(*SCIFACT).open(encoding="utf-8") as fh:
-        for line in fh:
-            row = json.loads(line)
-            if row["_id"] in wanted:
-                sentences.update(s for s in re.split(r"(?<=[.;])\s+", row["text"]) if len(s) > 60)
-    assert len(sentences) > 80
-    for path in sorted(p for p in VERIFY.iterdir() if p.is_file() and p.suffix in {".jsonl", ".yaml", ".md", ".py",
-                                                                                   ".sha256"}):
-        text = path.read_text(encoding="utf-8")
-        assert not [s for s in sentences if s in text], path.name
+    assert_no_scifact_sentence_committed(builder5, 60, 80)
 
 
 def test_fresh5_without_shared_names_the_missing_file(builder5, monkeypatch, tmp_path):
