@@ -264,16 +264,6 @@ def comparators(text: str) -> list[tuple[Quantity, int]]:
     return out
 
 
-def missing_bounds(claim: str, source: str) -> list[tuple[Quantity, int]]:
-    """The bounds of claim ("more than 42") that source does not state in the same direction for the same amount:
-    "over 42" is not in "42", nor "thicker than 3 mm" in "at most 3 mm thick". A claim number without a comparator
-    is not judged here."""
-    src = comparators(source)
-    return [(q, s) for q, s in comparators(claim)
-            if not any(s == t and r.dim == q.dim and _same(r.value if r.dim else r.raw, q.value if q.dim else q.raw)
-                       for r, t in src)]
-
-
 _RANGE = re.compile(rf"(?<![\w.])({_NUM})\s*(?:–|-|to)\s*({_NUM})(?![\w]|\.\d)")  # "0–2." ends a sentence
 _REPEAT = re.compile(rf"(?<![\w.])({_NUM})\s*(?:–|-|to|and|or|,)\s*({_NUM})(?![\w]|\.\d)")
 

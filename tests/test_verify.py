@@ -13,10 +13,10 @@ from ioguide.quantities import (
     canonical_text,
     conflicting_ranges,
     list_counts,
-    missing_bounds,
     missing_quantities,
     quantities,
 )
+from ioguide.verify_bounds import missing_bounds
 
 PASSAGE = ("Grade 2: unplanned prolonged hospital stay of less than 48 h, with no additional therapy. "
            "Grade 3: additional therapy was needed, or the hospital stay was longer than 48 h, but there were no "
