@@ -217,15 +217,7 @@ def test_fresh_sizes_shares_and_fields(fresh_corpus_questions, fresh_pdf_questio
     reused = {q.id for q in corpus_questions + pdf_questions} & set(ids)
     assert not reused, f"fresh ids reuse unseen-set ids: {sorted(reused)}"
     for q in fresh:
-        assert q.type in TYPES, q.id
-        assert q.extra.get("style") in STYLES, q.id
-        assert q.extra.get("split") == "fresh", q.id
-        assert len(q.expected_sources) == 1, q.id
-        assert q.reference_answer, q.id
-        if q.type == "answerable":
-            assert 1 <= len(q.answer_facts) <= 2, f"{q.id}: {len(q.answer_facts)} facts (1 or 2 expected)"
-        else:
-            assert not q.answer_facts, f"{q.id}: an unanswerable question has facts"
+        _check_question_fields(q, "fresh")
     assert STYLES <= {q.extra["style"] for q in fresh}
     corpus_docs = {q.expected_sources[0]["doc_id"] for q in fresh_corpus_questions}
     assert len(corpus_docs) >= 20, f"fresh corpus set covers only {len(corpus_docs)} documents"
@@ -282,15 +274,7 @@ def test_fresh4_sizes_shares_and_fields(fresh4_corpus_questions, fresh4_pdf_ques
     for q in fresh4:
         prefix = "f4c-" if q in fresh4_corpus_questions else "f4p-"
         assert q.id.startswith(prefix), q.id
-        assert q.type in TYPES, q.id
-        assert q.extra.get("style") in STYLES, q.id
-        assert q.extra.get("split") == "fresh4", q.id
-        assert len(q.expected_sources) == 1, q.id
-        assert q.reference_answer, q.id
-        if q.type == "answerable":
-            assert 1 <= len(q.answer_facts) <= 2, f"{q.id}: {len(q.answer_facts)} facts (1 or 2 expected)"
-        else:
-            assert not q.answer_facts, f"{q.id}: an unanswerable question has facts"
+        _check_question_fields(q, "fresh4")
     assert STYLES <= {q.extra["style"] for q in fresh4}
     corpus_docs = Counter(q.expected_sources[0]["doc_id"] for q in fresh4_corpus_questions)
     assert len(corpus_docs) >= 20, f"fresh4 corpus set covers only {len(corpus_docs)} documents"
@@ -335,6 +319,20 @@ def _jaccard(a: set[str], b: set[str]) -> float:
     return len(a & b) / len(a | b) if a | b else 1.0
 
 
+def _check_question_fields(q, split: str) -> None:
+    """The fields every held-out question carries: type, style, split, one expected source, a reference answer, and
+    1-2 facts when answerable, none when not."""
+    assert q.type in TYPES, q.id
+    assert q.extra.get("style") in STYLES, q.id
+    assert q.extra.get("split") == split, q.id
+    assert len(q.expected_sources) == 1, q.id
+    assert q.reference_answer, q.id
+    if q.type == "answerable":
+        assert 1 <= len(q.answer_facts) <= 2, f"{q.id}: {len(q.answer_facts)} facts (1 or 2 expected)"
+    else:
+        assert not q.answer_facts, f"{q.id}: an unanswerable question has facts"
+
+
 def _check_fresh5_fields(qs, prefix: str, min_size: int) -> None:
     assert len(qs) >= min_size, f"{prefix}: {len(qs)} questions, at least {min_size} expected"
     unanswerable = sum(q.type == "unanswerable" for q in qs)
@@ -342,14 +340,7 @@ def _check_fresh5_fields(qs, prefix: str, min_size: int) -> None:
     assert {q.type for q in qs} == TYPES, prefix
     for q in qs:
         assert q.id.startswith(prefix), q.id
-        assert q.extra.get("style") in STYLES, q.id
-        assert q.extra.get("split") == "fresh5", q.id
-        assert len(q.expected_sources) == 1, q.id
-        assert q.reference_answer, q.id
-        if q.type == "answerable":
-            assert 1 <= len(q.answer_facts) <= 2, f"{q.id}: {len(q.answer_facts)} facts (1 or 2 expected)"
-        else:
-            assert not q.answer_facts, f"{q.id}: an unanswerable question has facts"
+        _check_question_fields(q, "fresh5")
 
 
 def _check_not_copied(questions) -> None:

@@ -282,19 +282,24 @@ def test_fresh4_without_shared_names_the_missing_file(builder4, monkeypatch, tmp
     assert "../shared" in str(exc.value) and ("absent.pdf" in str(exc.value) or str(absent) in str(exc.value))
 
 
-def test_fresh4_a_changed_third_party_chunk_stops_the_build_naming_its_items(builder4, monkeypatch, tmp_path):
-    need_shared(*SCIFACT)
-    need_shared(*BSG)
-    lines = builder4.DIGESTS.read_text(encoding="utf-8").splitlines()
+def assert_changed_digest_stops_the_build(builder, monkeypatch, tmp_path) -> None:
+    """A recorded digest changed: the build stops, naming the first item on that chunk and the chunker."""
+    lines = builder.DIGESTS.read_text(encoding="utf-8").splitlines()
     first = next(i for i, line in enumerate(lines) if not line.startswith("#") and line.split()[2] != "-")
     value, source, ids = lines[first].split()
     lines[first] = f"{'0' * len(value)} {source} {ids}"
-    changed = tmp_path / builder4.DIGESTS.name
+    changed = tmp_path / builder.DIGESTS.name
     changed.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    monkeypatch.setattr(builder4, "DIGESTS", changed)
+    monkeypatch.setattr(builder, "DIGESTS", changed)
     with pytest.raises(SystemExit) as exc:
-        builder4.build()
+        builder.build()
     assert ids.split(",")[0] in str(exc.value) and "chunker's output" in str(exc.value)
+
+
+def test_fresh4_a_changed_third_party_chunk_stops_the_build_naming_its_items(builder4, monkeypatch, tmp_path):
+    need_shared(*SCIFACT)
+    need_shared(*BSG)
+    assert_changed_digest_stops_the_build(builder4, monkeypatch, tmp_path)
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -386,16 +391,7 @@ def test_fresh5_without_shared_names_the_missing_file(builder5, monkeypatch, tmp
 
 def test_fresh5_a_changed_scifact_chunk_stops_the_build_naming_its_items(builder5, monkeypatch, tmp_path):
     need_shared(*SCIFACT)
-    lines = builder5.DIGESTS.read_text(encoding="utf-8").splitlines()
-    first = next(i for i, line in enumerate(lines) if not line.startswith("#") and line.split()[2] != "-")
-    value, source, ids = lines[first].split()
-    lines[first] = f"{'0' * len(value)} {source} {ids}"
-    changed = tmp_path / builder5.DIGESTS.name
-    changed.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    monkeypatch.setattr(builder5, "DIGESTS", changed)
-    with pytest.raises(SystemExit) as exc:
-        builder5.build()
-    assert ids.split(",")[0] in str(exc.value) and "chunker's output" in str(exc.value)
+    assert_changed_digest_stops_the_build(builder5, monkeypatch, tmp_path)
 
 
 @pytest.mark.parametrize(("text", "expected"), [

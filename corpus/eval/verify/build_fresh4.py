@@ -163,10 +163,17 @@ def matches(label: str, chunk: dict) -> bool:
     return chunk["source"].endswith(".md") and chunk["source"][:-3] == label
 
 
-def check_recorded(chunks: list[dict], items: list[dict]) -> None:
-    if not DIGESTS.exists():
-        raise SystemExit(f"{DIGESTS} is missing: run `python {Path(__file__).name} --chunks` first")
-    recorded = [line.split()[0] for line in DIGESTS.read_text(encoding="utf-8").splitlines()
+def check_recorded(chunks: list[dict], items: list[dict], digests: Path | None = None, yaml_name: str | None = None,
+                   name_items=None, script: str | None = None) -> None:
+    """Stop the build, naming the items, when the pool's third-party chunks are not the ones recorded in the digests
+    file (fresh5 passes its own file, yaml name, item naming and script name; the defaults are this set's)."""
+    digests = digests or DIGESTS
+    yaml_name = yaml_name or YAML.name
+    name_items = name_items or naming
+    script = script or Path(__file__).name
+    if not digests.exists():
+        raise SystemExit(f"{digests} is missing: run `python {script} --chunks` first")
+    recorded = [line.split()[0] for line in digests.read_text(encoding="utf-8").splitlines()
                 if line.strip() and not line.startswith("#")]
     live = [fresh3.digest(c) for c in chunks]
     if live == recorded:
@@ -174,14 +181,13 @@ def check_recorded(chunks: list[dict], items: list[dict]) -> None:
     known = set(recorded)
     for chunk, value in zip(chunks, live, strict=True):
         if value not in known:
-            ids = naming(chunk, items) or [f"(no item; a distractor from {chunk['source']})"]
-            raise SystemExit(f"{YAML.name}, {', '.join(ids)}: the chunk of {chunk['source']} that this item's "
-                             f"fragment locates is not one recorded in {DIGESTS.name}: the chunker's output (or the "
+            ids = name_items(chunk, items) or [f"(no item; a distractor from {chunk['source']})"]
+            raise SystemExit(f"{yaml_name}, {', '.join(ids)}: the chunk of {chunk['source']} that this item's "
+                             f"fragment locates is not one recorded in {digests.name}: the chunker's output (or the "
                              "item) has changed. Re-read the item against the chunk it now gets, then run "
-                             f"`python {Path(__file__).name} --chunks` to record it.")
-    raise SystemExit(f"{DIGESTS.name}: the third-party chunks of the pool ({len(live)}) are not the {len(recorded)} "
-                     f"recorded ones in their order: run `python {Path(__file__).name} --chunks` after checking the "
-                     "items on them.")
+                             f"`python {script} --chunks` to record it.")
+    raise SystemExit(f"{digests.name}: the third-party chunks of the pool ({len(live)}) are not the {len(recorded)} "
+                     f"recorded ones in their order: run `python {script} --chunks` after checking the items on them.")
 
 
 def cited_before() -> str:

@@ -108,24 +108,7 @@ def digest_lines(chunks: list[dict], items: list[dict]) -> str:
 
 
 def check_recorded(chunks: list[dict], items: list[dict]) -> None:
-    if not DIGESTS.exists():
-        raise SystemExit(f"{DIGESTS} is missing: run `python {Path(__file__).name} --chunks` first")
-    recorded = [line.split()[0] for line in DIGESTS.read_text(encoding="utf-8").splitlines()
-                if line.strip() and not line.startswith("#")]
-    live = [fresh3.digest(c) for c in chunks]
-    if live == recorded:
-        return
-    known = set(recorded)
-    for chunk, value in zip(chunks, live, strict=True):
-        if value not in known:
-            ids = naming(chunk, items) or [f"(no item; a distractor from {chunk['source']})"]
-            raise SystemExit(f"{YAML.name}, {', '.join(ids)}: the chunk of {chunk['source']} that this item's "
-                             f"fragment locates is not one recorded in {DIGESTS.name}: the chunker's output (or the "
-                             "item) has changed. Re-read the item against the chunk it now gets, then run "
-                             f"`python {Path(__file__).name} --chunks` to record it.")
-    raise SystemExit(f"{DIGESTS.name}: the SciFact chunks of the pool ({len(live)}) are not the {len(recorded)} "
-                     f"recorded ones in their order: run `python {Path(__file__).name} --chunks` after checking the "
-                     "items on them.")
+    fresh4.check_recorded(chunks, items, DIGESTS, YAML.name, naming, Path(__file__).name)
 
 
 def make_chunks() -> None:
